@@ -1,0 +1,10 @@
+// Module entry: each concept registers its exports from its own file.
+#include <napi.h>
+#include "exports.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  udrbd::RegisterBackingStore(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(udrbd, Init)

@@ -1,0 +1,7 @@
+// Registration functions, one per native concept, called once from addon.cc.
+#pragma once
+#include <napi.h>
+
+namespace udrbd {
+void RegisterBackingStore(Napi::Env env, Napi::Object exports);
+}  // namespace udrbd

@@ -1,0 +1,4 @@
+export async function main(argv: string[]): Promise<number> {
+  process.stderr.write(`udrbdd: not implemented yet (${argv.join(' ')})\n`);
+  return 1;
+}
