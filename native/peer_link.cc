@@ -1,0 +1,911 @@
+#include "peer_link.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+#include <random>
+
+#include "wire.h"
+
+namespace udrbd {
+
+using Clock = std::chrono::steady_clock;
+using wire::Cmd;
+
+static int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+}
+
+const char* LinkLossName(LinkLoss l) {
+  switch (l) {
+    case LinkLoss::kNetworkFailure: return "NetworkFailure";
+    case LinkLoss::kBrokenPipe: return "BrokenPipe";
+    case LinkLoss::kTimeout: return "Timeout";
+    case LinkLoss::kProtocolError: return "ProtocolError";
+    case LinkLoss::kTearDown: return "TearDown";
+  }
+  return "NetworkFailure";
+}
+
+// Protocol versions udrbd speaks: only the h100 framing (agreed >= 100), so the legacy h80/h95
+// traffic rules and old P_SYNC_PARAM forms are never needed (spec/wire-protocol-84.md §6.2).
+static constexpr uint32_t kProtocolMin = 100;
+static constexpr uint32_t kProtocolMax = 101;
+static constexpr size_t kChallengeBytes = 64;
+static constexpr uint32_t kMaxControlPayload = 4096;
+
+PeerLink::PeerLink(PeerLinkHost* host, PeerLinkEvents* events) : host_(host), events_(events) {}
+
+PeerLink::~PeerLink() { Stop(); }
+
+void PeerLink::Start(const NetSettings& s) {
+  Stop();
+  settings_ = s;
+  stopping_ = false;
+  {
+    std::lock_guard<std::mutex> l(work_mu_);
+    sender_stop_ = false;
+  }
+  sender_thread_ = std::thread([this] { SenderLoop(); });
+  thread_ = std::thread([this] { Run(); });
+}
+
+void PeerLink::Stop() {
+  if (!thread_.joinable()) return;
+  stopping_ = true;
+  listener_.Wake();
+  Fail(LinkLoss::kTearDown);
+  {
+    std::lock_guard<std::mutex> l(control_mu_);
+    control_busy_ = false;
+  }
+  control_cv_.notify_all();
+  thread_.join();
+  {
+    std::lock_guard<std::mutex> l(work_mu_);
+    sender_stop_ = true;
+  }
+  work_cv_.notify_all();
+  if (sender_thread_.joinable()) sender_thread_.join();
+}
+
+void PeerLink::DropConnection(LinkLoss why) { Fail(why); }
+
+void PeerLink::ResumeReceive() {
+  {
+    std::lock_guard<std::mutex> l(control_mu_);
+    control_busy_ = false;
+  }
+  control_cv_.notify_all();
+}
+
+void PeerLink::Fail(LinkLoss why) {
+  bool expected = false;
+  if (failed_.compare_exchange_strong(expected, true)) fail_reason_ = why;
+  std::lock_guard<std::mutex> l(sock_mu_);
+  data_.Shutdown();
+  meta_.Shutdown();
+  recv_cv_.notify_all();
+  control_cv_.notify_all();
+}
+
+void PeerLink::Post(std::function<void()> work) {
+  {
+    std::lock_guard<std::mutex> l(work_mu_);
+    work_.push_back(std::move(work));
+  }
+  work_cv_.notify_one();
+}
+
+void PeerLink::SenderLoop() {
+  for (;;) {
+    std::function<void()> w;
+    {
+      std::unique_lock<std::mutex> l(work_mu_);
+      work_cv_.wait(l, [this] { return sender_stop_ || !work_.empty(); });
+      if (work_.empty()) return;
+      w = std::move(work_.front());
+      work_.pop_front();
+    }
+    w();
+  }
+}
+
+void PeerLink::HostOpEnd() {
+  if (--host_ops_ == 0) {
+    std::lock_guard<std::mutex> l(host_ops_mu_);
+    host_ops_cv_.notify_all();
+  }
+}
+
+// ---------------------------------------------------------------- connection loop
+
+void PeerLink::Run() {
+  while (!stopping_) {
+    events_->OnConnecting();
+    try {
+      listener_.Listen(settings_.local);
+    } catch (const std::exception& e) {
+      // Our address is not (yet) configured here, or still in use: DRBD keeps retrying.
+      Log(50, e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(settings_.connect_int_ms));
+      continue;
+    }
+    TcpSocket data, meta;
+    bool resolve_conflicts = false;
+    bool ok = Establish(&data, &meta, &resolve_conflicts);
+    listener_.Close();
+    if (!ok) continue;
+
+    for (TcpSocket* s : {&data, &meta}) {
+      s->SetNoDelay();
+      s->SetBufferSizes(settings_.sndbuf_size, settings_.rcvbuf_size);
+    }
+    int agreed = 0;
+    uint32_t features = 0;
+    std::string fatal;
+    if (!ExchangeFeatures(data, &agreed, &features, &fatal) ||
+        (!settings_.cram_hmac_alg.empty() && !Authenticate(data, &fatal))) {
+      if (!fatal.empty()) {
+        Log(50, fatal);
+        events_->OnFatal(fatal);
+        return;
+      }
+      continue;  // an I/O error during the handshake: try the whole connect again
+    }
+    agreed_ = agreed;
+    {
+      std::lock_guard<std::mutex> l(sock_mu_);
+      data_ = std::move(data);
+      meta_ = std::move(meta);
+    }
+    failed_ = false;
+    seq_ = 0;
+    last_rx_ms_ = NowMs();
+    ping_pending_ = false;
+    {
+      std::lock_guard<std::mutex> l(recv_mu_);
+      recv_epochs_.clear();
+      recv_epochs_.push_back(std::make_shared<RecvEpoch>());
+    }
+    connected_ = true;
+    events_->OnConnected(agreed, features, resolve_conflicts);
+    meta_thread_ = std::thread([this] { MetaReceiver(); });
+    LinkLoss why = DataReceiver();
+    Teardown(why);
+  }
+}
+
+bool PeerLink::Establish(TcpSocket* data, TcpSocket* meta, bool* resolve_conflicts) {
+  std::mt19937 rng(std::random_device{}());
+  bool skip_connect = false;
+  while (!stopping_) {
+    if (!skip_connect) {
+      int err = 0;
+      TcpSocket s = TcpSocket::Connect(settings_.peer, settings_.local, settings_.connect_int_ms, &err);
+      if (s.valid()) {
+        if (!data->valid()) {
+          if (s.SendAll(wire::kInitialData, sizeof(wire::kInitialData), settings_.ping_timeout_ms * 4) == IoResult::kOk)
+            *data = std::move(s);
+        } else if (!meta->valid()) {
+          if (s.SendAll(wire::kInitialMeta, sizeof(wire::kInitialMeta), settings_.ping_timeout_ms * 4) == IoResult::kOk) {
+            *meta = std::move(s);
+            *resolve_conflicts = false;  // we connected the meta socket
+          }
+        }
+      }
+    }
+    skip_connect = false;
+    if (data->valid() && meta->valid()) {
+      // Both exist: give a crossed connection time to show up, then check both are alive.
+      std::this_thread::sleep_for(std::chrono::milliseconds(settings_.ping_timeout_ms));
+      bool d = data->StillOpen(), m = meta->StillOpen();
+      if (d && m) return true;
+      if (!d) data->Close();
+      if (!m) meta->Close();
+      continue;
+    }
+    // Wait for the peer to connect to us: connect-int with +-1/7 jitter, so two nodes that
+    // keep crossing eventually fall out of step.
+    int base = settings_.connect_int_ms;
+    int jitter = base / 7;
+    int wait = base + (jitter > 0 ? static_cast<int>(rng() % (2 * jitter + 1)) - jitter : 0);
+    if (data->valid() || meta->valid()) wait = settings_.ping_timeout_ms * 4;
+    TcpSocket s = listener_.Accept(wait);
+    if (!s.valid()) continue;
+    uint8_t hdr[wire::kH80Size];
+    if (s.RecvExact(hdr, sizeof(hdr), settings_.ping_timeout_ms * 4) != IoResult::kOk) continue;
+    wire::Header h;
+    if (!wire::DecodeH80(hdr, &h) || h.length != 0) {
+      Log(40, "Error receiving initial packet");
+      continue;
+    }
+    if (h.command == static_cast<uint16_t>(Cmd::kInitialData)) {
+      if (data->valid()) {
+        Log(40, "initial packet S crossed");
+        skip_connect = (rng() & 1) != 0;
+      }
+      *data = std::move(s);
+    } else if (h.command == static_cast<uint16_t>(Cmd::kInitialMeta)) {
+      if (meta->valid()) {
+        Log(40, "initial packet M crossed");
+        skip_connect = (rng() & 1) != 0;
+      }
+      *meta = std::move(s);
+      *resolve_conflicts = true;  // we accepted the meta socket: we break ties
+    } else {
+      Log(40, "Error receiving initial packet");
+    }
+  }
+  return false;
+}
+
+bool PeerLink::ExchangeFeatures(TcpSocket& data, int* agreed, uint32_t* features, std::string* fatal) {
+  const int t = settings_.ping_timeout_ms * 4;
+  auto mine = wire::EncodeFeatures({kProtocolMin, 0, kProtocolMax});
+  if (data.SendAll(mine.data(), mine.size(), t) != IoResult::kOk) return false;
+  uint8_t hdr[wire::kH80Size];
+  if (data.RecvExact(hdr, sizeof(hdr), t) != IoResult::kOk) return false;
+  wire::Header h;
+  if (!wire::DecodeH80(hdr, &h) || h.command != static_cast<uint16_t>(Cmd::kConnectionFeatures) ||
+      h.length != wire::kFeaturesPayload) {
+    *fatal = "expected ConnectionFeatures packet, received: " + std::string(wire::CmdName(h.command)) + " (0x" +
+             wire::Hex(h.command, 4) + ")";
+    return false;
+  }
+  uint8_t payload[wire::kFeaturesPayload];
+  if (data.RecvExact(payload, sizeof(payload), t) != IoResult::kOk) return false;
+  wire::Features peer = wire::DecodeFeatures(payload);
+  if (peer.protocol_max == 0) peer.protocol_max = peer.protocol_min;
+  if (peer.protocol_min > kProtocolMax || peer.protocol_max < kProtocolMin) {
+    *fatal = "incompatible DRBD dialects: I support " + std::to_string(kProtocolMin) + "-" + std::to_string(kProtocolMax) +
+             ", peer supports " + std::to_string(peer.protocol_min) + "-" + std::to_string(peer.protocol_max);
+    return false;
+  }
+  *agreed = static_cast<int>(std::min(kProtocolMax, peer.protocol_max));
+  *features = 0;  // we advertise none, so none is agreed
+  Log(30, "Handshake successful: Agreed network protocol version " + std::to_string(*agreed));
+  return true;
+}
+
+bool PeerLink::Authenticate(TcpSocket& data, std::string* fatal) {
+  const int t = settings_.ping_timeout_ms * 4;
+  const EVP_MD* md = EVP_get_digestbyname(settings_.cram_hmac_alg.c_str());
+  if (md == nullptr) {
+    *fatal = "cram-hmac-alg \"" + settings_.cram_hmac_alg + "\" not supported";
+    return false;
+  }
+  uint8_t mine[kChallengeBytes];
+  if (RAND_bytes(mine, sizeof(mine)) != 1) return false;
+  if (!SendPacket(data, data_send_mu_, static_cast<uint16_t>(Cmd::kAuthChallenge), mine, sizeof(mine), nullptr, 0))
+    return false;
+  uint8_t hdr[wire::kH100Size];
+  if (data.RecvExact(hdr, sizeof(hdr), t) != IoResult::kOk) return false;
+  wire::Header h;
+  std::string err;
+  if (!wire::DecodeH100(hdr, &h, &err) || h.command != static_cast<uint16_t>(Cmd::kAuthChallenge) ||
+      h.length < kChallengeBytes || h.length > 2 * kChallengeBytes) {
+    Log(50, "Authentication of peer failed, trying again.");
+    return false;
+  }
+  std::vector<uint8_t> peer_challenge(h.length);
+  if (data.RecvExact(peer_challenge.data(), h.length, t) != IoResult::kOk) return false;
+  if (std::memcmp(peer_challenge.data(), mine, kChallengeBytes) == 0) {
+    *fatal = "Peer presented the same challenge!";
+    return false;
+  }
+  const auto& key = settings_.shared_secret;
+  uint8_t response[EVP_MAX_MD_SIZE];
+  unsigned int rlen = 0;
+  HMAC(md, key.data(), static_cast<int>(key.size()), peer_challenge.data(), peer_challenge.size(), response, &rlen);
+  if (!SendPacket(data, data_send_mu_, static_cast<uint16_t>(Cmd::kAuthResponse), response, rlen, nullptr, 0))
+    return false;
+  if (data.RecvExact(hdr, sizeof(hdr), t) != IoResult::kOk) return false;
+  if (!wire::DecodeH100(hdr, &h, &err) || h.command != static_cast<uint16_t>(Cmd::kAuthResponse) || h.length != rlen) {
+    // A peer that rejected us just closes the connection (there is no failure packet).
+    *fatal = "Authentication of peer failed";
+    return false;
+  }
+  std::vector<uint8_t> peer_response(h.length);
+  if (data.RecvExact(peer_response.data(), h.length, t) != IoResult::kOk) return false;
+  uint8_t expected[EVP_MAX_MD_SIZE];
+  unsigned int elen = 0;
+  HMAC(md, key.data(), static_cast<int>(key.size()), mine, sizeof(mine), expected, &elen);
+  if (elen != peer_response.size() || CRYPTO_memcmp(expected, peer_response.data(), elen) != 0) {
+    *fatal = "Authentication of peer failed";
+    return false;
+  }
+  Log(30, "Peer authenticated using " + std::to_string(rlen) + " bytes HMAC");
+  return true;
+}
+
+// ---------------------------------------------------------------- sending
+
+bool PeerLink::SendPacket(TcpSocket& sock, std::mutex& mu, uint16_t cmd, const void* p1, size_t n1, const void* p2,
+                          size_t n2) {
+  std::lock_guard<std::mutex> l(mu);
+  return SendLocked(sock, cmd, p1, n1, p2, n2);
+}
+
+bool PeerLink::SendLocked(TcpSocket& sock, uint16_t cmd, const void* p1, size_t n1, const void* p2, size_t n2) {
+  if (!sock.valid()) return false;
+  uint8_t hdr[wire::kH100Size];
+  wire::EncodeH100(hdr, cmd, static_cast<uint32_t>(n1 + n2));
+  iovec iov[3] = {{hdr, sizeof(hdr)}, {const_cast<void*>(p1), n1}, {const_cast<void*>(p2), n2}};
+  int cnt = n2 ? 3 : (n1 ? 2 : 1);
+  // A send blocked longer than `timeout` costs one ko; at zero the peer is declared dead.
+  // ko-count 0 disables this: wait forever.
+  int ko = settings_.ko_count;
+  auto on_timeout = [&] {
+    if (settings_.ko_count == 0) return !failed_.load();
+    --ko;
+    Log(40, "[" + std::string(wire::CmdName(cmd)) + "/0] sock_sendmsg time expired, ko = " + std::to_string(ko));
+    return ko > 0 && !failed_.load();
+  };
+  IoResult r = sock.SendV(iov, cnt, settings_.timeout_ms, on_timeout);
+  if (r == IoResult::kOk) return true;
+  Fail(r == IoResult::kTimeout ? LinkLoss::kTimeout : LinkLoss::kBrokenPipe);
+  return false;
+}
+
+bool PeerLink::SendData(uint16_t cmd, const void* p1, size_t n1, const void* p2, size_t n2) {
+  return SendPacket(data_, data_send_mu_, cmd, p1, n1, p2, n2);
+}
+
+bool PeerLink::SendMeta(uint16_t cmd, const void* p, size_t n) {
+  return SendPacket(meta_, meta_send_mu_, cmd, p, n, nullptr, 0);
+}
+
+bool PeerLink::SendControl(uint16_t cmd, const std::vector<uint8_t>& payload, bool on_meta) {
+  if (!connected_) return false;
+  return on_meta ? SendMeta(cmd, payload.data(), payload.size()) : SendData(cmd, payload.data(), payload.size());
+}
+
+void PeerLink::SendBlockAck(uint16_t cmd, const uint8_t* sector_raw, const uint8_t* block_id_raw, uint32_t size) {
+  uint8_t ack[wire::kBlockAckSize];
+  wire::EncodeBlockAck(ack, sector_raw, block_id_raw, size, ++seq_);
+  SendMeta(cmd, ack, sizeof(ack));
+}
+
+bool PeerLink::ReplicateWrite(uint64_t offset, const uint8_t* data, uint32_t len, uint32_t dp_flags, NetDone done) {
+  uint32_t flags = dp_flags | wire::kDpRwSync;
+  if (settings_.protocol == 3) flags |= wire::kDpSendWriteAck;
+  if (settings_.protocol == 2) flags |= wire::kDpSendReceiveAck;
+  uint8_t p[wire::kPDataSize];
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> sl(data_send_mu_);
+    {
+      std::lock_guard<std::mutex> l(tl_mu_);
+      if (!connected_ || failed_) return false;
+      if (close_epoch_before_next_ || epoch_ids_.size() >= static_cast<size_t>(settings_.max_epoch_size))
+        CloseEpochLocked();
+      id = next_block_id_++;
+      tl_.emplace(id, TlEntry{offset, len, epoch_nr_, false, std::move(done), Clock::now()});
+      epoch_ids_.push_back(id);
+      epoch_inflight_++;
+      pe_++;
+    }
+    wire::EncodePData(p, offset >> 9, id, ++seq_, flags);
+    // On failure the entry stays in the transfer log: teardown completes it as not replicated.
+    if (!SendLocked(data_, static_cast<uint16_t>(Cmd::kData), p, sizeof(p), data, len)) return true;
+  }
+  ns_bytes_ += len;
+  if (settings_.protocol == 1) {
+    // Protocol A: handed to TCP is the network condition; the entry stays until its epoch
+    // is barrier-acknowledged.
+    NetDone cb;
+    {
+      std::lock_guard<std::mutex> l(tl_mu_);
+      auto it = tl_.find(id);
+      if (it == tl_.end() || it->second.net_done) return true;
+      it->second.net_done = true;
+      pe_--;
+      cb = it->second.done;
+      if (it->second.epoch == epoch_nr_) {
+        epoch_inflight_--;
+        close_epoch_before_next_ = true;
+      }
+    }
+    cb(true);
+    MaybeCloseIdleEpoch();
+  }
+  return true;
+}
+
+// Caller holds data_send_mu_ and tl_mu_. Sends P_BARRIER for the open epoch (if it had
+// writes) and opens the next one.
+void PeerLink::CloseEpochLocked() {
+  close_epoch_before_next_ = false;
+  if (epoch_ids_.empty()) return;
+  uint8_t b[wire::kBarrierSize];
+  wire::EncodeBarrier(b, epoch_nr_);
+  sent_epochs_.push_back(SentEpoch{epoch_nr_, static_cast<uint32_t>(epoch_ids_.size()), std::move(epoch_ids_)});
+  epoch_ids_.clear();
+  epoch_nr_++;
+  epoch_inflight_ = 0;
+  SendLocked(data_, static_cast<uint16_t>(Cmd::kBarrier), b, sizeof(b), nullptr, 0);
+}
+
+// When the sender goes idle (no write of the open epoch still waiting for the peer), close
+// the epoch so the peer acknowledges it promptly. Runs on the sender thread: the meta
+// receiver must never block on the data socket.
+void PeerLink::MaybeCloseIdleEpoch() {
+  Post([this] {
+    std::lock_guard<std::mutex> sl(data_send_mu_);
+    std::lock_guard<std::mutex> l(tl_mu_);
+    if (connected_ && !failed_ && epoch_inflight_ == 0 && !epoch_ids_.empty()) CloseEpochLocked();
+  });
+}
+
+void PeerLink::FlushBarrier(std::function<void(bool ok)> done) {
+  std::unique_lock<std::mutex> sl(data_send_mu_);
+  std::unique_lock<std::mutex> l(tl_mu_);
+  if (!connected_ || failed_) {
+    l.unlock();
+    sl.unlock();
+    done(false);
+    return;
+  }
+  if (!epoch_ids_.empty()) CloseEpochLocked();
+  if (sent_epochs_.empty()) {
+    l.unlock();
+    sl.unlock();
+    done(true);
+    return;
+  }
+  flush_waiters_.emplace_back(sent_epochs_.back().nr, std::move(done));
+}
+
+void PeerLink::OnBlockAck(uint16_t cmd, const uint8_t* payload) {
+  uint64_t id;
+  std::memcpy(&id, payload + 8, 8);  // our own block_id, echoed raw
+  NetDone cb;
+  bool ok = cmd != static_cast<uint16_t>(Cmd::kNegAck);
+  {
+    std::lock_guard<std::mutex> l(tl_mu_);
+    auto it = tl_.find(id);
+    if (it == tl_.end()) {
+      Log(50, std::string("BUG! ") + wire::CmdName(cmd) + " for unknown block_id");
+      Fail(LinkLoss::kProtocolError);
+      return;
+    }
+    TlEntry& e = it->second;
+    if (!ok) host_->MarkOutOfSync(e.offset, e.len);
+    if (e.net_done) return;
+    e.net_done = true;
+    pe_--;
+    cb = e.done;
+    if (e.epoch == epoch_nr_) {
+      epoch_inflight_--;
+      // A completed write ends its epoch: whatever the application submits after this
+      // completion must be ordered after it on the peer.
+      close_epoch_before_next_ = true;
+    }
+  }
+  cb(ok);
+  MaybeCloseIdleEpoch();
+}
+
+void PeerLink::OnBarrierAck(const uint8_t* payload) {
+  uint32_t nr = wire::DecodeBarrierNr(payload);
+  uint32_t set_size = wire::ReadBe32(payload + 4);
+  std::vector<std::function<void(bool)>> waiters;
+  {
+    std::lock_guard<std::mutex> l(tl_mu_);
+    if (sent_epochs_.empty() || sent_epochs_.front().nr != nr) {
+      Log(50, "BAD! BarrierAck #" + std::to_string(nr) + " received, expected #" +
+                  (sent_epochs_.empty() ? std::string("none") : std::to_string(sent_epochs_.front().nr)) + "!");
+      Fail(LinkLoss::kProtocolError);
+      return;
+    }
+    SentEpoch& ep = sent_epochs_.front();
+    if (ep.writes != set_size) {
+      Log(50, "BAD! BarrierAck #" + std::to_string(nr) + " received with n_writes=" + std::to_string(set_size) +
+                  ", expected n_writes=" + std::to_string(ep.writes) + "!");
+      Fail(LinkLoss::kProtocolError);
+      return;
+    }
+    for (uint64_t id : ep.ids) tl_.erase(id);
+    sent_epochs_.pop_front();
+    for (auto it = flush_waiters_.begin(); it != flush_waiters_.end();) {
+      // Epoch numbers wrap; barrier acks arrive in order, so "at or before nr" is a signed
+      // distance test.
+      if (static_cast<int32_t>(it->first - nr) <= 0) {
+        waiters.push_back(std::move(it->second));
+        it = flush_waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& w : waiters) w(true);
+}
+
+// ---------------------------------------------------------------- receiving
+
+LinkLoss PeerLink::DataReceiver() {
+  std::vector<uint8_t> payload;
+  while (!failed_ && !stopping_) {
+    uint8_t hdr[wire::kH100Size];
+    IoResult r = data_.RecvExact(hdr, sizeof(hdr), -1);
+    if (r != IoResult::kOk) {
+      if (!failed_) Log(40, "sock was shut down by peer");
+      Fail(LinkLoss::kBrokenPipe);
+      break;
+    }
+    last_rx_ms_ = NowMs();
+    wire::Header h;
+    std::string err;
+    if (!wire::DecodeH100(hdr, &h, &err)) {
+      Log(50, err);
+      Fail(LinkLoss::kProtocolError);
+      break;
+    }
+    const auto cmd = static_cast<Cmd>(h.command);
+    if (wire::IsControlPacket(h.command)) {
+      if (h.length > kMaxControlPayload) {
+        Log(50, std::string("Unexpected data packet ") + wire::CmdName(h.command) + " (length " + std::to_string(h.length) + ")");
+        Fail(LinkLoss::kProtocolError);
+        break;
+      }
+      payload.resize(h.length);
+      if (h.length && data_.RecvExact(payload.data(), h.length, -1) != IoResult::kOk) {
+        Fail(LinkLoss::kBrokenPipe);
+        break;
+      }
+      {
+        std::lock_guard<std::mutex> l(control_mu_);
+        control_busy_ = true;
+      }
+      events_->OnControl(h.command, payload, false);
+      std::unique_lock<std::mutex> l(control_mu_);
+      control_cv_.wait(l, [this] { return !control_busy_ || failed_ || stopping_; });
+      continue;
+    }
+    switch (cmd) {
+      case Cmd::kData:
+      case Cmd::kTrim:
+      case Cmd::kZeroes: {
+        const bool is_data = cmd == Cmd::kData;
+        const uint32_t head = is_data ? wire::kPDataSize : wire::kPTrimSize;
+        if (h.length < head) {
+          Log(50, "Unexpected data packet size");
+          Fail(LinkLoss::kProtocolError);
+          break;
+        }
+        uint8_t p[wire::kPTrimSize];
+        if (data_.RecvExact(p, head, -1) != IoResult::kOk) {
+          Fail(LinkLoss::kBrokenPipe);
+          break;
+        }
+        wire::PData d = wire::DecodePData(p);
+        uint32_t size = is_data ? h.length - head : wire::ReadBe32(p + wire::kPDataSize);
+        uint64_t offset = d.sector << 9;
+        if ((is_data && h.length != head + size) || (!is_data && h.length != head) || size == 0 || size % 512 != 0 ||
+            (is_data && size > wire::kMaxBioSize) || offset + size > host_->SizeBytes() || offset + size < offset) {
+          Log(50, std::string("Unexpected data packet ") + wire::CmdName(h.command) + " at sector " +
+                      std::to_string(d.sector) + " size " + std::to_string(size));
+          Fail(LinkLoss::kProtocolError);
+          break;
+        }
+        std::vector<uint8_t> buf;
+        if (is_data) {
+          buf.resize(size);
+          if (data_.RecvExact(buf.data(), size, -1) != IoResult::kOk) {
+            Fail(LinkLoss::kBrokenPipe);
+            break;
+          }
+          nr_bytes_ += size;
+        }
+        std::shared_ptr<RecvEpoch> ep;
+        {
+          std::lock_guard<std::mutex> l(recv_mu_);
+          ep = recv_epochs_.back();
+          ep->writes++;
+          ep->pending++;
+          if (!(d.dp_flags & wire::kDpSendWriteAck)) ep->needs_drain = true;
+        }
+        ua_++;
+        uint8_t sector_raw[8], id_raw[8];
+        std::memcpy(sector_raw, p, 8);
+        std::memcpy(id_raw, p + 8, 8);
+        if (d.dp_flags & wire::kDpSendReceiveAck)
+          SendBlockAck(static_cast<uint16_t>(Cmd::kRecvAck), sector_raw, id_raw, size);
+        const uint32_t flags = d.dp_flags;
+        auto complete = [this, ep, flags, size, sector_raw_v = std::vector<uint8_t>(sector_raw, sector_raw + 8),
+                         id_v = std::vector<uint8_t>(id_raw, id_raw + 8)](int err) {
+          if (flags & wire::kDpSendWriteAck) {
+            uint16_t ack = err ? static_cast<uint16_t>(Cmd::kNegAck)
+                               : static_cast<uint16_t>((flags & wire::kDpMaySetInSync) ? Cmd::kRsWriteAck : Cmd::kWriteAck);
+            SendBlockAck(ack, sector_raw_v.data(), id_v.data(), size);
+          }
+          ua_--;
+          RecvWriteDone(ep);
+          HostOpEnd();
+        };
+        HostOpBegin();
+        if (is_data)
+          host_->PeerWrite(offset, std::move(buf), (flags & wire::kDpFua) != 0, (flags & wire::kDpFlush) != 0, complete);
+        else
+          host_->PeerZero(offset, size, complete);
+        break;
+      }
+      case Cmd::kBarrier: {
+        uint8_t b[wire::kBarrierSize];
+        if (h.length != sizeof(b) || data_.RecvExact(b, sizeof(b), -1) != IoResult::kOk) {
+          Fail(h.length != sizeof(b) ? LinkLoss::kProtocolError : LinkLoss::kBrokenPipe);
+          break;
+        }
+        std::shared_ptr<RecvEpoch> closed;
+        {
+          std::lock_guard<std::mutex> l(recv_mu_);
+          closed = recv_epochs_.back();
+          std::memcpy(closed->barrier_raw, b, 4);
+          closed->barrier_seen = true;
+          recv_epochs_.push_back(std::make_shared<RecvEpoch>());
+        }
+        if (closed->needs_drain) {
+          // Protocol A/B: the Primary completed these writes before we wrote them, so a
+          // later epoch may depend on them. Write ordering: finish this epoch before
+          // reading the next write (DRBD's drain on barrier).
+          std::unique_lock<std::mutex> l(recv_mu_);
+          recv_cv_.wait(l, [&] { return closed->pending == 0 || failed_; });
+        }
+        AckCompletedEpochs();
+        break;
+      }
+      case Cmd::kUnplugRemote:
+      case Cmd::kDelayProbe: {
+        // Hints with no effect here (the 8.4 kernel skips P_DELAY_PROBE too).
+        payload.resize(h.length);
+        if (h.length > 64 || (h.length && data_.RecvExact(payload.data(), h.length, -1) != IoResult::kOk)) {
+          Fail(LinkLoss::kProtocolError);
+        }
+        break;
+      }
+      case Cmd::kDataRequest:
+      case Cmd::kRsDataRequest: {
+        uint8_t req[wire::kBlockReqSize];
+        if (h.length != sizeof(req) || data_.RecvExact(req, sizeof(req), -1) != IoResult::kOk) {
+          Fail(h.length != sizeof(req) ? LinkLoss::kProtocolError : LinkLoss::kBrokenPipe);
+          break;
+        }
+        wire::BlockReq br = wire::DecodeBlockReq(req);
+        uint64_t offset = br.sector << 9;
+        if (br.size == 0 || br.size % 512 || br.size > wire::kMaxBioSize || offset + br.size > host_->SizeBytes() ||
+            offset + br.size < offset) {
+          Log(50, std::string("Unexpected data packet ") + wire::CmdName(h.command) + " out of range");
+          Fail(LinkLoss::kProtocolError);
+          break;
+        }
+        const bool resync = cmd == Cmd::kRsDataRequest;
+        ua_++;
+        HostOpBegin();
+        host_->PeerRead(offset, br.size,
+                        [this, resync, req_v = std::vector<uint8_t>(req, req + sizeof(req))](int err, std::vector<uint8_t> d) {
+                          if (err) {
+                            SendBlockAck(static_cast<uint16_t>(resync ? Cmd::kNegRsDreply : Cmd::kNegDreply), req_v.data(),
+                                         req_v.data() + 8, wire::ReadBe32(req_v.data() + 16));
+                          } else {
+                            uint8_t p[wire::kPDataSize];
+                            wire::EncodePDataReply(p, req_v.data(), req_v.data() + 8);
+                            SendData(static_cast<uint16_t>(resync ? Cmd::kRsDataReply : Cmd::kDataReply), p, sizeof(p),
+                                     d.data(), d.size());
+                            ns_bytes_ += d.size();
+                          }
+                          ua_--;
+                          HostOpEnd();
+                        });
+        break;
+      }
+      default:
+        Log(50, std::string("Unexpected data packet ") + wire::CmdName(h.command) + " (0x" + wire::Hex(h.command, 4) + ")");
+        Fail(LinkLoss::kProtocolError);
+        break;
+    }
+  }
+  return fail_reason_;
+}
+
+void PeerLink::RecvWriteDone(const std::shared_ptr<RecvEpoch>& ep) {
+  {
+    std::lock_guard<std::mutex> l(recv_mu_);
+    ep->pending--;
+  }
+  recv_cv_.notify_all();
+  AckCompletedEpochs();
+}
+
+// Acknowledges, in arrival order, every closed epoch whose writes are all complete: after a
+// flush of the backing device (write ordering "flush"), P_BARRIER_ACK with the write count.
+void PeerLink::AckCompletedEpochs() {
+  std::vector<std::shared_ptr<RecvEpoch>> done;
+  {
+    std::lock_guard<std::mutex> l(recv_mu_);
+    while (recv_epochs_.size() > 1 && recv_epochs_.front()->barrier_seen && recv_epochs_.front()->pending == 0) {
+      done.push_back(recv_epochs_.front());
+      recv_epochs_.pop_front();
+    }
+  }
+  for (auto& ep : done) {
+    if (ep->writes == 0) continue;  // empty epochs are never acknowledged
+    HostOpBegin();
+    Post([this, ep] {
+      std::mutex m;
+      std::condition_variable cv;
+      bool flushed = false;
+      host_->PeerFlush([&](int) {
+        std::lock_guard<std::mutex> l(m);
+        flushed = true;
+        cv.notify_all();
+      });
+      {
+        std::unique_lock<std::mutex> l(m);
+        cv.wait(l, [&] { return flushed; });
+      }
+      uint8_t ack[wire::kBarrierAckSize];
+      wire::EncodeBarrierAck(ack, ep->barrier_raw, ep->writes);
+      SendMeta(static_cast<uint16_t>(Cmd::kBarrierAck), ack, sizeof(ack));
+      HostOpEnd();
+    });
+  }
+}
+
+void PeerLink::MetaReceiver() {
+  while (!failed_ && !stopping_) {
+    int64_t now = NowMs();
+    // Request timer: the oldest write waiting for the peer must finish within
+    // ko-count x timeout.
+    if (settings_.ko_count > 0) {
+      std::lock_guard<std::mutex> l(tl_mu_);
+      int64_t limit = static_cast<int64_t>(settings_.ko_count) * settings_.timeout_ms;
+      for (auto& [id, e] : tl_) {
+        (void)id;
+        auto age = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - e.sent).count();
+        if (age > limit) {
+          Log(50, "Remote failed to finish a request within " + std::to_string(age) + "ms > ko-count (" +
+                      std::to_string(settings_.ko_count) + ") * timeout (" + std::to_string(settings_.timeout_ms / 100) +
+                      " * 0.1s)");
+          Fail(LinkLoss::kTimeout);
+          return;
+        }
+      }
+    }
+    int wait;
+    if (ping_pending_) {
+      wait = static_cast<int>(ping_sent_ms_ + settings_.ping_timeout_ms - now);
+      if (wait <= 0) {
+        Log(50, "PingAck did not arrive in time.");
+        Fail(LinkLoss::kNetworkFailure);
+        return;
+      }
+    } else {
+      int64_t idle = now - last_rx_ms_;
+      if (idle >= settings_.ping_int_ms) {
+        ping_pending_ = true;
+        ping_sent_ms_ = now;
+        SendMeta(static_cast<uint16_t>(Cmd::kPing), nullptr, 0);
+        continue;
+      }
+      wait = static_cast<int>(settings_.ping_int_ms - idle);
+    }
+    if (wait > 1000) wait = 1000;
+    if (!meta_.WaitReadable(wait)) continue;
+    uint8_t hdr[wire::kH100Size];
+    if (meta_.RecvExact(hdr, sizeof(hdr), settings_.ping_timeout_ms) != IoResult::kOk) {
+      if (!failed_) Log(40, "meta connection shut down by peer.");
+      Fail(LinkLoss::kNetworkFailure);
+      return;
+    }
+    wire::Header h;
+    std::string err;
+    if (!wire::DecodeH100(hdr, &h, &err)) {
+      Log(50, err);
+      Fail(LinkLoss::kNetworkFailure);
+      return;
+    }
+    int expected = wire::MetaPayloadSize(h.command);
+    if (expected < 0) {
+      Log(50, std::string("Unexpected meta packet ") + wire::CmdName(h.command) + " (0x" + wire::Hex(h.command, 4) + ")");
+      Fail(LinkLoss::kTearDown);
+      return;
+    }
+    if (static_cast<uint32_t>(expected) != h.length) {
+      Log(50, "Wrong packet size on meta (c: " + std::to_string(h.command) + ", l: " + std::to_string(h.length) + ")");
+      Fail(LinkLoss::kNetworkFailure);
+      return;
+    }
+    uint8_t p[64];
+    if (h.length && meta_.RecvExact(p, h.length, settings_.ping_timeout_ms) != IoResult::kOk) {
+      Fail(LinkLoss::kNetworkFailure);
+      return;
+    }
+    last_rx_ms_ = NowMs();
+    switch (static_cast<Cmd>(h.command)) {
+      case Cmd::kPing:
+        SendMeta(static_cast<uint16_t>(Cmd::kPingAck), nullptr, 0);
+        break;
+      case Cmd::kPingAck:
+        ping_pending_ = false;
+        break;
+      case Cmd::kRecvAck:
+      case Cmd::kWriteAck:
+      case Cmd::kRsWriteAck:
+      case Cmd::kNegAck:
+        OnBlockAck(h.command, p);
+        break;
+      case Cmd::kBarrierAck:
+        OnBarrierAck(p);
+        break;
+      case Cmd::kStateChgReply:
+      case Cmd::kConnStChgReply:
+        events_->OnControl(h.command, std::vector<uint8_t>(p, p + h.length), true);
+        break;
+      default:
+        Log(50, std::string("Unexpected meta packet ") + wire::CmdName(h.command) + " (0x" + wire::Hex(h.command, 4) + ")");
+        Fail(LinkLoss::kTearDown);
+        return;
+    }
+  }
+}
+
+void PeerLink::Teardown(LinkLoss why) {
+  connected_ = false;
+  Fail(why);
+  if (meta_thread_.joinable()) meta_thread_.join();
+  // Local writes started for the peer finish first (their acks go nowhere).
+  {
+    std::unique_lock<std::mutex> l(host_ops_mu_);
+    host_ops_cv_.wait(l, [this] { return host_ops_.load() == 0; });
+  }
+  // Everything the peer has not barrier-acknowledged may be missing there: mark it out of
+  // sync and complete what is still pending (as not replicated).
+  std::vector<NetDone> pending;
+  std::vector<std::function<void(bool)>> waiters;
+  {
+    std::lock_guard<std::mutex> sl(data_send_mu_);
+    std::lock_guard<std::mutex> l(tl_mu_);
+    for (auto& [id, e] : tl_) {
+      (void)id;
+      host_->MarkOutOfSync(e.offset, e.len);
+      if (!e.net_done) {
+        pending.push_back(std::move(e.done));
+        pe_--;
+      }
+    }
+    tl_.clear();
+    sent_epochs_.clear();
+    epoch_ids_.clear();
+    epoch_inflight_ = 0;
+    close_epoch_before_next_ = false;
+    for (auto& w : flush_waiters_) waiters.push_back(std::move(w.second));
+    flush_waiters_.clear();
+    epoch_nr_++;
+  }
+  for (auto& cb : pending) cb(false);
+  for (auto& w : waiters) w(false);
+  {
+    std::lock_guard<std::mutex> l(recv_mu_);
+    recv_epochs_.clear();
+  }
+  {
+    std::lock_guard<std::mutex> l(sock_mu_);
+    data_.Close();
+    meta_.Close();
+  }
+  events_->OnLost(why);
+}
+
+PeerLink::Counters PeerLink::counters() const {
+  int64_t ep;
+  {
+    std::lock_guard<std::mutex> l(const_cast<std::mutex&>(recv_mu_));
+    ep = recv_epochs_.empty() ? 1 : static_cast<int64_t>(recv_epochs_.size());
+  }
+  return Counters{ns_bytes_.load(), nr_bytes_.load(), pe_.load(), ua_.load(), ep};
+}
+
+}  // namespace udrbd

@@ -1,0 +1,224 @@
+// The connection to the peer node: DRBD 8.4's two TCP sockets (data and meta), the connect
+// loop, feature exchange and cram-hmac authentication, then the receivers, liveness (ping,
+// timeouts, ko-count), the transfer log with its epochs and barriers on the sending side,
+// and epoch accounting plus acknowledgements on the receiving side.
+//
+// Control packets (P_PROTOCOL, P_UUIDS, P_STATE, ...) are not interpreted here: they go to
+// the control plane in order, and the data receiver waits until it has been handled.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "tcp_socket.h"
+
+namespace udrbd {
+
+struct NetSettings {
+  SockAddr local;
+  SockAddr peer;
+  int protocol = 3;  // 1 = A, 2 = B, 3 = C (P_PROTOCOL numbering)
+  int ping_int_ms = 10000;
+  int ping_timeout_ms = 500;
+  int timeout_ms = 6000;
+  int connect_int_ms = 10000;
+  int ko_count = 7;
+  int max_epoch_size = 2048;
+  int sndbuf_size = 0;
+  int rcvbuf_size = 0;
+  std::string cram_hmac_alg;  // empty: no authentication
+  std::string shared_secret;
+};
+
+// What the link needs from the local device (implemented by Device). Completions may run on
+// any thread.
+class PeerLinkHost {
+ public:
+  virtual ~PeerLinkHost() = default;
+  // A replicated write from the peer (P_DATA, P_RS_DATA_REPLY): write it locally.
+  virtual void PeerWrite(uint64_t offset, std::vector<uint8_t> data, bool fua, bool flush,
+                         std::function<void(int err)> done) = 0;
+  // P_TRIM / P_ZEROES: zero [offset, offset+len).
+  virtual void PeerZero(uint64_t offset, uint64_t len, std::function<void(int err)> done) = 0;
+  // A read for the peer (P_DATA_REQUEST, P_RS_DATA_REQUEST).
+  virtual void PeerRead(uint64_t offset, uint32_t len, std::function<void(int err, std::vector<uint8_t> data)> done) = 0;
+  // Flush the backing device before acknowledging a barrier (write ordering "flush").
+  virtual void PeerFlush(std::function<void(int err)> done) = 0;
+  // Writes that never reached the peer: set bitmap bits (rounding outward).
+  virtual void MarkOutOfSync(uint64_t offset, uint64_t len) = 0;
+  virtual uint64_t SizeBytes() const = 0;
+};
+
+// Why a connection ended, in DRBD's connection-state words.
+enum class LinkLoss { kNetworkFailure, kBrokenPipe, kTimeout, kProtocolError, kTearDown };
+const char* LinkLossName(LinkLoss l);
+
+// Events from native threads to the control plane (delivered in order).
+class PeerLinkEvents {
+ public:
+  virtual ~PeerLinkEvents() = default;
+  virtual void OnConnecting() = 0;
+  virtual void OnConnected(int agreed_protocol, uint32_t agreed_features, bool resolve_conflicts) = 0;
+  // A control packet; for data-socket packets the data receiver waits for ResumeReceive().
+  virtual void OnControl(uint16_t cmd, std::vector<uint8_t> payload, bool from_meta) = 0;
+  virtual void OnLost(LinkLoss why) = 0;
+  // Permanent failure (incompatible dialects, authentication): the control plane goes
+  // StandAlone; the link has stopped.
+  virtual void OnFatal(const std::string& reason) = 0;
+  virtual void OnLog(int level, const std::string& msg) = 0;  // 20 debug 30 info 40 warn 50 error
+};
+
+class PeerLink {
+ public:
+  PeerLink(PeerLinkHost* host, PeerLinkEvents* events);
+  ~PeerLink();
+
+  void Start(const NetSettings& s);  // StandAlone -> WFConnection (connect loop runs)
+  void Stop();                       // close everything; the loop ends (StandAlone)
+  void DropConnection(LinkLoss why);  // close the current connection; the loop reconnects
+  void ResumeReceive();               // the control plane has handled the last OnControl
+
+  // Sends a control packet built by the control plane (payload only; the header is added).
+  bool SendControl(uint16_t cmd, const std::vector<uint8_t>& payload, bool on_meta);
+
+  // Primary side: replicate one application write. `done(net_ok)` is called when the
+  // protocol's network condition is met (A: sent, B: received, C: written), or with false
+  // when the peer failed it or the connection was lost.
+  using NetDone = std::function<void(bool net_ok)>;
+  bool ReplicateWrite(uint64_t offset, const uint8_t* data, uint32_t len, uint32_t dp_flags, NetDone done);
+  // Orders a flush: closes the current epoch and calls done once every earlier write is
+  // barrier-acknowledged by the peer (so on its disk).
+  void FlushBarrier(std::function<void(bool ok)> done);
+
+  bool connected() const { return connected_.load(); }
+
+  struct Counters {
+    uint64_t ns_bytes, nr_bytes;
+    int64_t pe, ua, ep;
+  };
+  Counters counters() const;
+
+ private:
+  struct TlEntry {
+    uint64_t offset;
+    uint32_t len;
+    uint32_t epoch;
+    bool net_done;
+    NetDone done;
+    std::chrono::steady_clock::time_point sent;
+  };
+  struct SentEpoch {
+    uint32_t nr;
+    uint32_t writes;
+    std::vector<uint64_t> ids;  // transfer-log entries released by this epoch's barrier ack
+  };
+  struct RecvEpoch {
+    uint8_t barrier_raw[4] = {0, 0, 0, 0};
+    bool barrier_seen = false;
+    uint32_t writes = 0;
+    uint32_t pending = 0;
+    bool needs_drain = false;  // held a write without DP_SEND_WRITE_ACK (protocol A/B)
+  };
+
+  void Run();
+  bool Establish(TcpSocket* data, TcpSocket* meta, bool* resolve_conflicts);
+  bool ExchangeFeatures(TcpSocket& data, int* agreed, uint32_t* features, std::string* fatal);
+  bool Authenticate(TcpSocket& data, std::string* fatal);
+  LinkLoss DataReceiver();
+  void MetaReceiver();
+  void Teardown(LinkLoss why);
+
+  bool SendPacket(TcpSocket& sock, std::mutex& mu, uint16_t cmd, const void* p1, size_t n1, const void* p2, size_t n2);
+  // Caller holds the socket's send mutex.
+  bool SendLocked(TcpSocket& sock, uint16_t cmd, const void* p1, size_t n1, const void* p2, size_t n2);
+  bool SendData(uint16_t cmd, const void* p1, size_t n1, const void* p2 = nullptr, size_t n2 = 0);
+  bool SendMeta(uint16_t cmd, const void* p, size_t n);
+  void SendBlockAck(uint16_t cmd, const uint8_t* sector_raw, const uint8_t* block_id_raw, uint32_t size);
+  void CloseEpochLocked();
+  void MaybeCloseIdleEpoch();
+  void OnBarrierAck(const uint8_t* payload);
+  void OnBlockAck(uint16_t cmd, const uint8_t* payload);
+  void RecvWriteDone(const std::shared_ptr<RecvEpoch>& ep);
+  void AckCompletedEpochs();
+  void Fail(LinkLoss why);
+  void Post(std::function<void()> work);  // runs on the sender thread, in order
+  void SenderLoop();
+  void HostOpBegin() { host_ops_++; }
+  void HostOpEnd();
+  void Log(int level, const std::string& m) { events_->OnLog(level, m); }
+
+  PeerLinkHost* host_;
+  PeerLinkEvents* events_;
+  NetSettings settings_;
+
+  std::thread thread_;
+  std::thread meta_thread_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> connected_{false};
+  std::atomic<bool> failed_{false};
+  LinkLoss fail_reason_ = LinkLoss::kNetworkFailure;
+  TcpListener listener_;
+  TcpSocket data_;
+  TcpSocket meta_;
+  std::mutex data_send_mu_;
+  std::mutex meta_send_mu_;
+  std::mutex sock_mu_;  // guards swapping data_/meta_ against Shutdown from other threads
+
+  // Control packets on the data socket are handled one at a time by the control plane.
+  std::mutex control_mu_;
+  std::condition_variable control_cv_;
+  bool control_busy_ = false;
+
+  // Sending side (Primary): transfer log and epochs.
+  std::mutex tl_mu_;
+  std::condition_variable tl_cv_;
+  std::unordered_map<uint64_t, TlEntry> tl_;
+  std::deque<SentEpoch> sent_epochs_;
+  std::vector<std::pair<uint32_t, std::function<void(bool)>>> flush_waiters_;
+  std::vector<uint64_t> epoch_ids_;  // entries of the open epoch
+  uint64_t next_block_id_ = 1;
+  uint32_t epoch_nr_ = 0;
+  uint32_t epoch_inflight_ = 0;  // writes of the open epoch not yet net-done
+  bool close_epoch_before_next_ = false;
+  std::atomic<uint32_t> seq_{0};
+
+  // Receiving side (Secondary): epochs in arrival order.
+  std::mutex recv_mu_;
+  std::condition_variable recv_cv_;
+  std::deque<std::shared_ptr<RecvEpoch>> recv_epochs_;
+
+  // Deferred sends (barriers, barrier acks after a flush) on one thread, in order, so the
+  // meta receiver never blocks on the data socket.
+  std::thread sender_thread_;
+  std::mutex work_mu_;
+  std::condition_variable work_cv_;
+  std::deque<std::function<void()>> work_;
+  bool sender_stop_ = false;
+
+  // Local I/O started for the peer and not yet completed: teardown waits for them.
+  std::atomic<int> host_ops_{0};
+  std::mutex host_ops_mu_;
+  std::condition_variable host_ops_cv_;
+
+  // Liveness.
+  std::atomic<int64_t> last_rx_ms_{0};
+  std::atomic<bool> ping_pending_{false};
+  std::atomic<int64_t> ping_sent_ms_{0};
+
+  std::atomic<uint64_t> ns_bytes_{0};
+  std::atomic<uint64_t> nr_bytes_{0};
+  std::atomic<int64_t> pe_{0};
+  std::atomic<int64_t> ua_{0};
+  int agreed_ = 0;
+};
+
+}  // namespace udrbd
