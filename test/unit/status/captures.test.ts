@@ -10,8 +10,9 @@ import { describe, expect, it } from 'vitest';
 import type { ConnStateName, DiskStateName, RoleName } from '../../../src/status/names.js';
 import { type ProcDevice, renderProcDrbd } from '../../../src/status/proc-drbd.js';
 import { HEADER_8411, sync } from './fixtures.js';
+import { specPath } from '../../support/spec.js';
 
-const DIR = '/work/shared/spec/kernel-captures';
+const DIR = specPath('kernel-captures');
 const VERSION_LINE = 'version: 8.4.11 (api:1/proto:86-101)';
 
 // oos KiB of the capture → { seconds since start, mark age, bits left at the mark, want }
