@@ -26,13 +26,24 @@ function dumpOptions(level: number, name: string, opts: readonly OptionStmt[]): 
   if (opts.length === 0) return '';
   let out = `${pad(level)}${name} {\n`;
   for (const o of opts) {
-    out += o.value === undefined ? `${pad(level + 1)}${o.name};\n` : optLine(level + 1, o.name, esc(o.value));
+    if (o.value === undefined) out += `${pad(level + 1)}${o.name};\n`;
+    // become-primary-on is a list of host names, printed as such (not as one quoted string).
+    else out += optLine(level + 1, o.name, o.name === 'become-primary-on' ? o.value.split(' ').map(esc).join(' ') : esc(o.value));
   }
   return out + `${pad(level)}}\n`;
 }
 
+/** drbdadm-84 keeps stacked-timeouts and become-primary-on apart from the kernel's startup
+ * options: they come last (stacked-timeouts, then the last become-primary-on). */
+function startupOrder(opts: readonly OptionStmt[]): OptionStmt[] {
+  const kernel = opts.filter((o) => o.name !== 'stacked-timeouts' && o.name !== 'become-primary-on');
+  const stacked = opts.find((o) => o.name === 'stacked-timeouts');
+  const bpo = opts.filter((o) => o.name === 'become-primary-on').pop();
+  return [...kernel, ...(stacked ? [stacked] : []), ...(bpo ? [bpo] : [])];
+}
+
 function dumpSections(level: number, s: OptionSections): string {
-  return OPTION_SECTIONS.map((n) => dumpOptions(level, n, s[n])).join('');
+  return OPTION_SECTIONS.map((n) => dumpOptions(level, n, n === 'startup' ? startupOrder(s[n]) : s[n])).join('');
 }
 
 function dumpVolume(level: number, v: Volume): string {

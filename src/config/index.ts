@@ -8,7 +8,6 @@ export {
   findMe,
   selectResources,
   verifyIps,
-  resyncAfterWarnings,
   resolveResource,
   resolveAll,
   resolveGlobal,

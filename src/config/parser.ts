@@ -263,6 +263,13 @@ class FileParser {
       return { name: spec.name, value: v.text, loc: nameTok.loc };
     }
     const v = this.value();
+    if (spec.name === 'become-primary-on') {
+      // A list of host names (or `both`), kept space-separated as drbdadm prints it.
+      const names = [v.text];
+      while (this.peek().kind === 'word' || this.peek().kind === 'string') names.push(this.next().text);
+      this.expect(';');
+      return { name: spec.name, value: names.join(' '), loc: nameTok.loc };
+    }
     const stmt = optionValue(spec, v);
     this.expect(';');
     return { ...stmt, loc: nameTok.loc };
@@ -513,6 +520,7 @@ export class ParseState {
       throw e;
     }
     if (this.missing.length) throw new ConfigError(this.missing);
+    checkAfterParse(this.config);
     return this.config;
   }
 
@@ -561,6 +569,33 @@ export class ParseState {
     checks.sort((a, b) => (a.loc.file === b.loc.file ? a.loc.line - b.loc.line : 0));
     for (const c of checks) this.unique(c.kind, c.key, c.loc);
   }
+}
+
+/** drbdadm's checks once every resource is known (messages name the canonical path and the
+ * resource's line): become-primary-on must name `on` hosts, and `both` needs
+ * allow-two-primaries (exit 10); a resync-after naming an unknown resource is dropped with
+ * a warning (drbdadm-84's dump no longer shows it). */
+function checkAfterParse(c: Config): void {
+  const errors: string[] = [];
+  for (const r of c.resources) {
+    const where = `${r.loc.canonical}:${r.loc.line}: in resource ${r.name}:`;
+    const bpo = [...(c.common?.startup ?? []), ...r.sections.startup].filter((o) => o.name === 'become-primary-on').pop();
+    if (bpo?.value === 'both') {
+      const a2p = [...(c.common?.net ?? []), ...r.sections.net].some((o) => o.name === 'allow-two-primaries');
+      if (!a2p) errors.push(`${where} become-primary-on is set to both, but allow-two-primaries is not set.`);
+    } else if (bpo?.value !== undefined) {
+      const known = new Set(r.hosts.flatMap((h) => h.names));
+      for (const n of bpo.value.split(' ')) {
+        if (!known.has(n)) errors.push(`${where} become-primary-on contains '${n}', which is not named with the 'on' sections.`);
+      }
+    }
+    r.sections.disk = r.sections.disk.filter((o) => {
+      if (o.name !== 'resync-after' || o.value === undefined || c.resources.some((x) => x.name === o.value)) return true;
+      c.warnings.push(`${where}\n\tresource '${o.value}' mentioned in 'resync-after' option is not known.`);
+      return false;
+    });
+  }
+  if (errors.length) throw new ConfigError(errors);
 }
 
 /** Resource-level volume statements fill in what a host section's volume lacks. */

@@ -70,20 +70,6 @@ export function verifyIps(c: Config, resources: readonly Resource[], ctx: HostCo
   return out;
 }
 
-/** drbdadm's warning for `resync-after` naming an unknown resource (it goes on). */
-export function resyncAfterWarnings(c: Config, resources: readonly Resource[]): string[] {
-  const out: string[] = [];
-  for (const r of resources) {
-    // Only the resource's own statements: drbdadm-84 does not check a resync-after in common.
-    for (const o of r.sections.disk) {
-      if (o.name === 'resync-after' && o.value !== undefined && !c.resources.some((x) => x.name === o.value)) {
-        out.push(`${o.loc.canonical}:${o.loc.line}: in resource ${r.name}:\n\tresource '${o.value}' mentioned in 'resync-after' option is not known.`);
-      }
-    }
-  }
-  return out;
-}
-
 // ---- effective values ----------------------------------------------------------------
 
 type EnumValue<O> = O extends { readonly values: readonly (infer V)[] } ? V : string;

@@ -12,7 +12,6 @@ import {
   findMe,
   hostContext,
   loadConfig,
-  resyncAfterWarnings,
   selectResources,
   verifyIps,
   type Config,
@@ -22,7 +21,7 @@ export async function runDump(args: DrbdadmArgs): Promise<number> {
   try {
     const ctx = hostContext();
     const config: Config = loadConfig(args.configFile);
-    const stderr: string[] = [...config.warnings, ...resyncAfterWarnings(config, config.resources)];
+    const stderr: string[] = [...config.warnings];
     const all = args.positionals.length === 0 || args.positionals.includes('all');
     const resources = selectResources(config, args.positionals, ctx);
     const ipProblems = verifyIps(config, resources, ctx);
