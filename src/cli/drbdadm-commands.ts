@@ -6,4 +6,6 @@ export interface DrbdadmCommand {
   run(args: DrbdadmArgs): Promise<number>;
 }
 
-export const COMMANDS: Record<string, DrbdadmCommand> = {};
+export const COMMANDS: Record<string, DrbdadmCommand> = {
+  dump: { run: (args) => import('./commands/dump.js').then((m) => m.runDump(args)) },
+};
