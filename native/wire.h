@@ -220,6 +220,9 @@ struct PBlockReq {  // P_DATA_REQUEST, P_RS_DATA_REQUEST, P_OV_REQUEST, P_RS_THI
   uint64_t sector = 0;
   uint64_t block_id = 0;  // raw
   uint32_t blksize = 0;
+  // Meant to be 0, but the kernel does not clear it (its P_OV_REQUEST carries 0x00000082):
+  // kept so that a decoded packet re-encodes byte for byte; never interpreted.
+  uint32_t pad = 0;
 };
 struct PBlockAck {  // every meta-socket block ack, P_OV_RESULT, P_RS_IS_IN_SYNC, P_RS_CANCEL
   uint64_t sector = 0;

@@ -157,6 +157,7 @@ Napi::Value DecodePacket(const Napi::CallbackInfo& info) {
         o.Set("sector", Big(env, r.sector));
         o.Set("blockId", Bytes(env, &r.block_id, 8));
         o.Set("blksize", r.blksize);
+        o.Set("pad", r.pad);
         if (with_digest) o.Set("digest", Bytes(env, p + kPBlockReqSize, n - kPBlockReqSize));
         return o;
       }
@@ -288,7 +289,8 @@ Napi::Value EncodePacket(const Napi::CallbackInfo& info) {
       case P_CSUM_RS_REQUEST:
       case P_OV_REPLY: {
         out.resize(kPBlockReqSize);
-        Encode(PBlockReq{U64(o.Get("sector"), "sector"), RawField(o, "blockId", 8), U32(o.Get("blksize"), "blksize")},
+        uint32_t pad = o.Get("pad").IsUndefined() ? 0 : U32(o.Get("pad"), "pad");
+        Encode(PBlockReq{U64(o.Get("sector"), "sector"), RawField(o, "blockId", 8), U32(o.Get("blksize"), "blksize"), pad},
                out.data());
         if (cmd == P_CSUM_RS_REQUEST || cmd == P_OV_REPLY) {
           std::vector<uint8_t> digest = optBuf("digest");

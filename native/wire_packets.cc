@@ -51,7 +51,7 @@ void Encode(const PBlockReq& v, uint8_t* out) {
   PutBE64(out, v.sector);
   std::memcpy(out + 8, &v.block_id, 8);
   PutBE32(out + 16, v.blksize);
-  PutBE32(out + 20, 0);
+  PutBE32(out + 20, v.pad);
 }
 
 void Encode(const PBlockAck& v, uint8_t* out) {
@@ -96,7 +96,7 @@ PData DecodePData(const uint8_t* p, size_t n) {
 
 PBlockReq DecodePBlockReq(const uint8_t* p, size_t n) {
   Need("p_block_req", n, kPBlockReqSize, true);
-  return PBlockReq{GetBE64(p), Raw64(p + 8), GetBE32(p + 16)};
+  return PBlockReq{GetBE64(p), Raw64(p + 8), GetBE32(p + 16), GetBE32(p + 20)};
 }
 
 PBlockAck DecodePBlockAck(const uint8_t* p, size_t n) {

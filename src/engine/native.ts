@@ -37,6 +37,8 @@ export interface NativeWirePacket {
   seqNum?: number;
   dpFlags?: number;
   blksize?: number;
+  /** p_block_req pad: not always 0 from a kernel (P_OV_REQUEST: 0x82); echoed for exact re-encoding, never interpreted */
+  pad?: number;
   digest?: Buffer;
   data?: Buffer;
   barrier?: Buffer;

@@ -17,6 +17,8 @@ export interface DrbdFrame {
   index: number;
   /** pcap frame (1-based) that carried the first byte of the header. */
   frame: number;
+  /** pcap frame that carried the last byte (tshark lists the packet there). */
+  endFrame: number;
   time: number;
   conn: number;
   src: string;
@@ -98,10 +100,12 @@ export function splitDrbdFrames(flows: TcpFlow[]): DrbdFrame[] {
       }
       if (st.pos + hlen + length > ev.end) break; // rest of the packet is in a later segment
       const at = frameAt(st.flow, st.pos);
+      const last = frameAt(st.flow, st.pos + hlen + length - 1);
       const raw = data.subarray(st.pos, st.pos + hlen + length);
       out.push({
         index: out.length,
         frame: at.frame,
+        endFrame: last.frame,
         time: at.time,
         conn: st.flow.conn,
         src: st.flow.src,
