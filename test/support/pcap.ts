@@ -70,6 +70,8 @@ export interface TcpSegment {
   seq: number;
   ack: number;
   syn: boolean;
+  /** ACK flag: tells a SYN-ACK from a SYN */
+  ackFlag: boolean;
   fin: boolean;
   rst: boolean;
   payload: Buffer;
@@ -119,6 +121,7 @@ export function tcpSegments(pcap: Pcap): TcpSegment[] {
       seq: d.readUInt32BE(t + 4),
       ack: d.readUInt32BE(t + 8),
       syn: (flags & 0x02) !== 0,
+      ackFlag: (flags & 0x10) !== 0,
       fin: (flags & 0x01) !== 0,
       rst: (flags & 0x04) !== 0,
       payload: d.subarray(t + dataOff, ipEnd),
@@ -198,7 +201,7 @@ export function reassemble(segments: TcpSegment[]): TcpFlow[] {
     if (seg.syn) {
       // A SYN without ACK opens a new connection; the SYN-ACK joins the connection of its SYN.
       let conn = connOf.get(pk);
-      const isSynAck = seg.ack !== 0 && st === undefined && conn !== undefined;
+      const isSynAck = seg.ackFlag && st === undefined && conn !== undefined;
       if (!isSynAck) {
         if (st && st.length === 0 && st.next === ((seg.seq + 1) >>> 0)) continue; // SYN retransmit
         conn = nConn++;
