@@ -4,4 +4,5 @@
 
 namespace udrbd {
 void RegisterBackingStore(Napi::Env env, Napi::Object exports);
+void RegisterWire(Napi::Env env, Napi::Object exports);  // wire_binding.cc: the `wire` object
 }  // namespace udrbd

@@ -1,9 +1,6 @@
 #include "peer_link.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -12,7 +9,32 @@
 namespace udrbd {
 
 using Clock = std::chrono::steady_clock;
-using wire::Cmd;
+namespace w = wire;
+
+// The packets the control plane decides on (src/protocol owns their payloads); the link only
+// carries them, in order.
+static bool IsControlPacket(uint16_t cmd) {
+  switch (cmd) {
+    case w::P_PROTOCOL:
+    case w::P_PROTOCOL_UPDATE:
+    case w::P_SYNC_PARAM89:
+    case w::P_SIZES:
+    case w::P_UUIDS:
+    case w::P_STATE:
+    case w::P_SYNC_UUID:
+    case w::P_STATE_CHG_REQ:
+    case w::P_CONN_ST_CHG_REQ:
+      return true;
+    default:
+      return false;
+  }
+}
+
+static std::string Hex4(uint16_t v) {
+  char b[8];
+  std::snprintf(b, sizeof(b), "%04x", v);
+  return b;
+}
 
 static int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
@@ -33,8 +55,8 @@ const char* LinkLossName(LinkLoss l) {
 // traffic rules and old P_SYNC_PARAM forms are never needed (spec/wire-protocol-84.md §6.2).
 static constexpr uint32_t kProtocolMin = 100;
 static constexpr uint32_t kProtocolMax = 101;
-static constexpr size_t kChallengeBytes = 64;
 static constexpr uint32_t kMaxControlPayload = 4096;
+static constexpr int kH80 = 80;  // framing before the feature exchange
 
 PeerLink::PeerLink(PeerLinkHost* host, PeerLinkEvents* events) : host_(host), events_(events) {}
 
@@ -146,8 +168,9 @@ void PeerLink::Run() {
     int agreed = 0;
     uint32_t features = 0;
     std::string fatal;
-    if (!ExchangeFeatures(data, &agreed, &features, &fatal) ||
-        (!settings_.cram_hmac_alg.empty() && !Authenticate(data, &fatal))) {
+    bool ok_features = ExchangeFeatures(data, &agreed, &features, &fatal);
+    if (ok_features) agreed_ = agreed;  // frames everything from here on, auth included
+    if (!ok_features || (!settings_.cram_hmac_alg.empty() && !Authenticate(data, &fatal))) {
       if (!fatal.empty()) {
         Log(50, fatal);
         events_->OnFatal(fatal);
@@ -155,7 +178,6 @@ void PeerLink::Run() {
       }
       continue;  // an I/O error during the handshake: try the whole connect again
     }
-    agreed_ = agreed;
     {
       std::lock_guard<std::mutex> l(sock_mu_);
       data_ = std::move(data);
@@ -187,10 +209,11 @@ bool PeerLink::Establish(TcpSocket* data, TcpSocket* meta, bool* resolve_conflic
       TcpSocket s = TcpSocket::Connect(settings_.peer, settings_.local, settings_.connect_int_ms, &err);
       if (s.valid()) {
         if (!data->valid()) {
-          if (s.SendAll(wire::kInitialData, sizeof(wire::kInitialData), settings_.ping_timeout_ms * 4) == IoResult::kOk)
-            *data = std::move(s);
+          auto pkt = w::EncodeHeader(kH80, w::Header{w::P_INITIAL_DATA, 0, 0});
+          if (s.SendAll(pkt.data(), pkt.size(), settings_.ping_timeout_ms * 4) == IoResult::kOk) *data = std::move(s);
         } else if (!meta->valid()) {
-          if (s.SendAll(wire::kInitialMeta, sizeof(wire::kInitialMeta), settings_.ping_timeout_ms * 4) == IoResult::kOk) {
+          auto pkt = w::EncodeHeader(kH80, w::Header{w::P_INITIAL_META, 0, 0});
+          if (s.SendAll(pkt.data(), pkt.size(), settings_.ping_timeout_ms * 4) == IoResult::kOk) {
             *meta = std::move(s);
             *resolve_conflicts = false;  // we connected the meta socket
           }
@@ -215,20 +238,22 @@ bool PeerLink::Establish(TcpSocket* data, TcpSocket* meta, bool* resolve_conflic
     if (data->valid() || meta->valid()) wait = settings_.ping_timeout_ms * 4;
     TcpSocket s = listener_.Accept(wait);
     if (!s.valid()) continue;
-    uint8_t hdr[wire::kH80Size];
+    uint8_t hdr[w::kH80Size];
     if (s.RecvExact(hdr, sizeof(hdr), settings_.ping_timeout_ms * 4) != IoResult::kOk) continue;
-    wire::Header h;
-    if (!wire::DecodeH80(hdr, &h) || h.length != 0) {
-      Log(40, "Error receiving initial packet");
-      continue;
+    w::Header h;
+    try {
+      h = w::DecodeHeader(kH80, hdr, sizeof(hdr));
+    } catch (const w::WireError&) {
+      h.command = 0;
     }
-    if (h.command == static_cast<uint16_t>(Cmd::kInitialData)) {
+    if (h.length != 0) h.command = 0;
+    if (h.command == w::P_INITIAL_DATA) {
       if (data->valid()) {
         Log(40, "initial packet S crossed");
         skip_connect = (rng() & 1) != 0;
       }
       *data = std::move(s);
-    } else if (h.command == static_cast<uint16_t>(Cmd::kInitialMeta)) {
+    } else if (h.command == w::P_INITIAL_META) {
       if (meta->valid()) {
         Log(40, "initial packet M crossed");
         skip_connect = (rng() & 1) != 0;
@@ -244,81 +269,81 @@ bool PeerLink::Establish(TcpSocket* data, TcpSocket* meta, bool* resolve_conflic
 
 bool PeerLink::ExchangeFeatures(TcpSocket& data, int* agreed, uint32_t* features, std::string* fatal) {
   const int t = settings_.ping_timeout_ms * 4;
-  auto mine = wire::EncodeFeatures({kProtocolMin, 0, kProtocolMax});
-  if (data.SendAll(mine.data(), mine.size(), t) != IoResult::kOk) return false;
-  uint8_t hdr[wire::kH80Size];
-  if (data.RecvExact(hdr, sizeof(hdr), t) != IoResult::kOk) return false;
-  wire::Header h;
-  if (!wire::DecodeH80(hdr, &h) || h.command != static_cast<uint16_t>(Cmd::kConnectionFeatures) ||
-      h.length != wire::kFeaturesPayload) {
-    *fatal = "expected ConnectionFeatures packet, received: " + std::string(wire::CmdName(h.command)) + " (0x" +
-             wire::Hex(h.command, 4) + ")";
+  // udrbd speaks only the h100 framing (agreed >= 100), advertises no optional feature, so
+  // the legacy h80/h95 rules, P_SIZES with queue limits and thin resync never apply.
+  const w::Features mine{kProtocolMin, 0, kProtocolMax};
+  uint8_t out[w::kH80Size + w::kFeaturesSize];
+  w::EncodeHeader(kH80, w::Header{w::P_CONNECTION_FEATURES, 0, w::kFeaturesSize}, out);
+  w::EncodeFeatures(mine, out + w::kH80Size);
+  if (data.SendAll(out, sizeof(out), t) != IoResult::kOk) return false;
+  uint8_t in[w::kH80Size + w::kFeaturesSize];
+  if (data.RecvExact(in, w::kH80Size, t) != IoResult::kOk) return false;
+  w::Header h;
+  try {
+    h = w::DecodeHeader(kH80, in, w::kH80Size);
+  } catch (const w::WireError&) {
+    h.command = 0;
+  }
+  if (h.command != w::P_CONNECTION_FEATURES || h.length != w::kFeaturesSize) {
+    *fatal = std::string("expected ConnectionFeatures packet, received: ") + w::CommandName(h.command) + " (0x" +
+             Hex4(h.command) + ")";
     return false;
   }
-  uint8_t payload[wire::kFeaturesPayload];
-  if (data.RecvExact(payload, sizeof(payload), t) != IoResult::kOk) return false;
-  wire::Features peer = wire::DecodeFeatures(payload);
-  if (peer.protocol_max == 0) peer.protocol_max = peer.protocol_min;
-  if (peer.protocol_min > kProtocolMax || peer.protocol_max < kProtocolMin) {
-    *fatal = "incompatible DRBD dialects: I support " + std::to_string(kProtocolMin) + "-" + std::to_string(kProtocolMax) +
-             ", peer supports " + std::to_string(peer.protocol_min) + "-" + std::to_string(peer.protocol_max);
+  if (data.RecvExact(in + w::kH80Size, w::kFeaturesSize, t) != IoResult::kOk) return false;
+  try {
+    w::Agreement a = w::Negotiate(mine, w::DecodeFeatures(in + w::kH80Size, w::kFeaturesSize));
+    *agreed = a.version;
+    *features = a.features;
+  } catch (const w::WireError& e) {
+    *fatal = e.what();
     return false;
   }
-  *agreed = static_cast<int>(std::min(kProtocolMax, peer.protocol_max));
-  *features = 0;  // we advertise none, so none is agreed
   Log(30, "Handshake successful: Agreed network protocol version " + std::to_string(*agreed));
   return true;
 }
 
 bool PeerLink::Authenticate(TcpSocket& data, std::string* fatal) {
   const int t = settings_.ping_timeout_ms * 4;
-  const EVP_MD* md = EVP_get_digestbyname(settings_.cram_hmac_alg.c_str());
-  if (md == nullptr) {
-    *fatal = "cram-hmac-alg \"" + settings_.cram_hmac_alg + "\" not supported";
+  const std::string& alg = settings_.cram_hmac_alg;
+  const std::string& secret = settings_.shared_secret;
+  try {
+    std::vector<uint8_t> mine = w::MakeChallenge();
+    if (!SendLocked(data, w::P_AUTH_CHALLENGE, mine.data(), mine.size(), nullptr, 0)) return false;
+    uint8_t hdr[w::kH100Size];
+    if (data.RecvExact(hdr, sizeof(hdr), t) != IoResult::kOk) return false;
+    w::Header h = w::DecodeHeader(agreed_, hdr, sizeof(hdr));
+    if (h.command != w::P_AUTH_CHALLENGE || h.length > w::kMaxChallengeSize) {
+      Log(50, "Authentication of peer failed, trying again.");
+      return false;
+    }
+    std::vector<uint8_t> peer_challenge(h.length);
+    if (data.RecvExact(peer_challenge.data(), h.length, t) != IoResult::kOk) return false;
+    w::CheckPeerChallenge(peer_challenge.data(), peer_challenge.size(), mine);
+    std::vector<uint8_t> response = w::AuthResponse(alg, secret, peer_challenge.data(), peer_challenge.size());
+    if (!SendLocked(data, w::P_AUTH_RESPONSE, response.data(), response.size(), nullptr, 0)) return false;
+    // A peer that rejected our response just closes the connection (8.4 has no failure packet).
+    if (data.RecvExact(hdr, sizeof(hdr), t) != IoResult::kOk) {
+      *fatal = "Authentication of peer failed";
+      return false;
+    }
+    h = w::DecodeHeader(agreed_, hdr, sizeof(hdr));
+    if (h.command != w::P_AUTH_RESPONSE || h.length > 256) {
+      *fatal = "Authentication of peer failed";
+      return false;
+    }
+    std::vector<uint8_t> peer_response(h.length);
+    if (data.RecvExact(peer_response.data(), h.length, t) != IoResult::kOk) return false;
+    if (!w::VerifyAuthResponse(alg, secret, mine, peer_response.data(), peer_response.size())) {
+      *fatal = "Authentication of peer failed";
+      return false;
+    }
+    Log(30, "Peer authenticated using " + std::to_string(response.size()) + " bytes HMAC");
+    return true;
+  } catch (const w::WireError& e) {
+    // Same challenge twice, a response of the wrong size, an unknown algorithm: no retry.
+    *fatal = e.what();
     return false;
   }
-  uint8_t mine[kChallengeBytes];
-  if (RAND_bytes(mine, sizeof(mine)) != 1) return false;
-  if (!SendPacket(data, data_send_mu_, static_cast<uint16_t>(Cmd::kAuthChallenge), mine, sizeof(mine), nullptr, 0))
-    return false;
-  uint8_t hdr[wire::kH100Size];
-  if (data.RecvExact(hdr, sizeof(hdr), t) != IoResult::kOk) return false;
-  wire::Header h;
-  std::string err;
-  if (!wire::DecodeH100(hdr, &h, &err) || h.command != static_cast<uint16_t>(Cmd::kAuthChallenge) ||
-      h.length < kChallengeBytes || h.length > 2 * kChallengeBytes) {
-    Log(50, "Authentication of peer failed, trying again.");
-    return false;
-  }
-  std::vector<uint8_t> peer_challenge(h.length);
-  if (data.RecvExact(peer_challenge.data(), h.length, t) != IoResult::kOk) return false;
-  if (std::memcmp(peer_challenge.data(), mine, kChallengeBytes) == 0) {
-    *fatal = "Peer presented the same challenge!";
-    return false;
-  }
-  const auto& key = settings_.shared_secret;
-  uint8_t response[EVP_MAX_MD_SIZE];
-  unsigned int rlen = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()), peer_challenge.data(), peer_challenge.size(), response, &rlen);
-  if (!SendPacket(data, data_send_mu_, static_cast<uint16_t>(Cmd::kAuthResponse), response, rlen, nullptr, 0))
-    return false;
-  if (data.RecvExact(hdr, sizeof(hdr), t) != IoResult::kOk) return false;
-  if (!wire::DecodeH100(hdr, &h, &err) || h.command != static_cast<uint16_t>(Cmd::kAuthResponse) || h.length != rlen) {
-    // A peer that rejected us just closes the connection (there is no failure packet).
-    *fatal = "Authentication of peer failed";
-    return false;
-  }
-  std::vector<uint8_t> peer_response(h.length);
-  if (data.RecvExact(peer_response.data(), h.length, t) != IoResult::kOk) return false;
-  uint8_t expected[EVP_MAX_MD_SIZE];
-  unsigned int elen = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()), mine, sizeof(mine), expected, &elen);
-  if (elen != peer_response.size() || CRYPTO_memcmp(expected, peer_response.data(), elen) != 0) {
-    *fatal = "Authentication of peer failed";
-    return false;
-  }
-  Log(30, "Peer authenticated using " + std::to_string(rlen) + " bytes HMAC");
-  return true;
 }
 
 // ---------------------------------------------------------------- sending
@@ -331,8 +356,8 @@ bool PeerLink::SendPacket(TcpSocket& sock, std::mutex& mu, uint16_t cmd, const v
 
 bool PeerLink::SendLocked(TcpSocket& sock, uint16_t cmd, const void* p1, size_t n1, const void* p2, size_t n2) {
   if (!sock.valid()) return false;
-  uint8_t hdr[wire::kH100Size];
-  wire::EncodeH100(hdr, cmd, static_cast<uint32_t>(n1 + n2));
+  uint8_t hdr[w::kH100Size];
+  w::EncodeHeader(agreed_, w::Header{cmd, 0, static_cast<uint32_t>(n1 + n2)}, hdr);
   iovec iov[3] = {{hdr, sizeof(hdr)}, {const_cast<void*>(p1), n1}, {const_cast<void*>(p2), n2}};
   int cnt = n2 ? 3 : (n1 ? 2 : 1);
   // A send blocked longer than `timeout` costs one ko; at zero the peer is declared dead.
@@ -341,7 +366,7 @@ bool PeerLink::SendLocked(TcpSocket& sock, uint16_t cmd, const void* p1, size_t 
   auto on_timeout = [&] {
     if (settings_.ko_count == 0) return !failed_.load();
     --ko;
-    Log(40, "[" + std::string(wire::CmdName(cmd)) + "/0] sock_sendmsg time expired, ko = " + std::to_string(ko));
+    Log(40, "[" + std::string(w::CommandName(cmd)) + "/0] sock_sendmsg time expired, ko = " + std::to_string(ko));
     return ko > 0 && !failed_.load();
   };
   IoResult r = sock.SendV(iov, cnt, settings_.timeout_ms, on_timeout);
@@ -364,16 +389,21 @@ bool PeerLink::SendControl(uint16_t cmd, const std::vector<uint8_t>& payload, bo
 }
 
 void PeerLink::SendBlockAck(uint16_t cmd, const uint8_t* sector_raw, const uint8_t* block_id_raw, uint32_t size) {
-  uint8_t ack[wire::kBlockAckSize];
-  wire::EncodeBlockAck(ack, sector_raw, block_id_raw, size, ++seq_);
+  w::PBlockAck a;
+  a.sector = w::GetBE64(sector_raw);
+  std::memcpy(&a.block_id, block_id_raw, 8);
+  a.blksize = size;
+  a.seq_num = ++seq_;
+  uint8_t ack[w::kPBlockAckSize];
+  w::Encode(a, ack);
   SendMeta(cmd, ack, sizeof(ack));
 }
 
 bool PeerLink::ReplicateWrite(uint64_t offset, const uint8_t* data, uint32_t len, uint32_t dp_flags, NetDone done) {
-  uint32_t flags = dp_flags | wire::kDpRwSync;
-  if (settings_.protocol == 3) flags |= wire::kDpSendWriteAck;
-  if (settings_.protocol == 2) flags |= wire::kDpSendReceiveAck;
-  uint8_t p[wire::kPDataSize];
+  uint32_t flags = dp_flags | w::DP_RW_SYNC;
+  if (settings_.protocol == 3) flags |= w::DP_SEND_WRITE_ACK;
+  if (settings_.protocol == 2) flags |= w::DP_SEND_RECEIVE_ACK;
+  uint8_t p[w::kPDataSize];
   uint64_t id;
   {
     std::lock_guard<std::mutex> sl(data_send_mu_);
@@ -388,9 +418,14 @@ bool PeerLink::ReplicateWrite(uint64_t offset, const uint8_t* data, uint32_t len
       epoch_inflight_++;
       pe_++;
     }
-    wire::EncodePData(p, offset >> 9, id, ++seq_, flags);
+    w::PData pd;
+    pd.sector = offset >> 9;
+    pd.block_id = id;  // our handle, echoed raw in the ack
+    pd.seq_num = ++seq_;
+    pd.dp_flags = flags;
+    w::Encode(pd, p);
     // On failure the entry stays in the transfer log: teardown completes it as not replicated.
-    if (!SendLocked(data_, static_cast<uint16_t>(Cmd::kData), p, sizeof(p), data, len)) return true;
+    if (!SendLocked(data_, w::P_DATA, p, sizeof(p), data, len)) return true;
   }
   ns_bytes_ += len;
   if (settings_.protocol == 1) {
@@ -420,13 +455,13 @@ bool PeerLink::ReplicateWrite(uint64_t offset, const uint8_t* data, uint32_t len
 void PeerLink::CloseEpochLocked() {
   close_epoch_before_next_ = false;
   if (epoch_ids_.empty()) return;
-  uint8_t b[wire::kBarrierSize];
-  wire::EncodeBarrier(b, epoch_nr_);
+  uint8_t b[w::kPBarrierSize];
+  w::Encode(w::PBarrier{epoch_nr_}, b);
   sent_epochs_.push_back(SentEpoch{epoch_nr_, static_cast<uint32_t>(epoch_ids_.size()), std::move(epoch_ids_)});
   epoch_ids_.clear();
   epoch_nr_++;
   epoch_inflight_ = 0;
-  SendLocked(data_, static_cast<uint16_t>(Cmd::kBarrier), b, sizeof(b), nullptr, 0);
+  SendLocked(data_, w::P_BARRIER, b, sizeof(b), nullptr, 0);
 }
 
 // When the sender goes idle (no write of the open epoch still waiting for the peer), close
@@ -463,12 +498,12 @@ void PeerLink::OnBlockAck(uint16_t cmd, const uint8_t* payload) {
   uint64_t id;
   std::memcpy(&id, payload + 8, 8);  // our own block_id, echoed raw
   NetDone cb;
-  bool ok = cmd != static_cast<uint16_t>(Cmd::kNegAck);
+  bool ok = cmd != w::P_NEG_ACK;
   {
     std::lock_guard<std::mutex> l(tl_mu_);
     auto it = tl_.find(id);
     if (it == tl_.end()) {
-      Log(50, std::string("BUG! ") + wire::CmdName(cmd) + " for unknown block_id");
+      Log(50, std::string("BUG! ") + w::CommandName(cmd) + " for unknown block_id");
       Fail(LinkLoss::kProtocolError);
       return;
     }
@@ -490,8 +525,9 @@ void PeerLink::OnBlockAck(uint16_t cmd, const uint8_t* payload) {
 }
 
 void PeerLink::OnBarrierAck(const uint8_t* payload) {
-  uint32_t nr = wire::DecodeBarrierNr(payload);
-  uint32_t set_size = wire::ReadBe32(payload + 4);
+  w::PBarrierAck ack = w::DecodePBarrierAck(payload, w::kPBarrierAckSize);
+  uint32_t nr = ack.barrier;  // our own number, echoed raw
+  uint32_t set_size = ack.set_size;
   std::vector<std::function<void(bool)>> waiters;
   {
     std::lock_guard<std::mutex> l(tl_mu_);
@@ -528,76 +564,81 @@ void PeerLink::OnBarrierAck(const uint8_t* payload) {
 
 LinkLoss PeerLink::DataReceiver() {
   std::vector<uint8_t> payload;
+  const uint64_t size_bytes = host_->SizeBytes();
+  // A request must lie inside the device (sector arithmetic must not wrap).
+  auto in_range = [&](uint64_t sector, uint64_t len) {
+    uint64_t off = sector << 9;
+    return (sector >> 55) == 0 && len > 0 && len % 512 == 0 && off + len <= size_bytes;
+  };
+  auto bad = [&](const std::string& what) {
+    Log(50, what);
+    Fail(LinkLoss::kProtocolError);
+  };
   while (!failed_ && !stopping_) {
-    uint8_t hdr[wire::kH100Size];
-    IoResult r = data_.RecvExact(hdr, sizeof(hdr), -1);
-    if (r != IoResult::kOk) {
+    uint8_t hdr[w::kH100Size];
+    if (data_.RecvExact(hdr, sizeof(hdr), -1) != IoResult::kOk) {
       if (!failed_) Log(40, "sock was shut down by peer");
       Fail(LinkLoss::kBrokenPipe);
       break;
     }
     last_rx_ms_ = NowMs();
-    wire::Header h;
-    std::string err;
-    if (!wire::DecodeH100(hdr, &h, &err)) {
-      Log(50, err);
-      Fail(LinkLoss::kProtocolError);
+    w::Header h;
+    try {
+      h = w::DecodeHeader(agreed_, hdr, sizeof(hdr));
+      w::CheckPayloadSize(h.command, h.length, w::Sock::kData, 0, 0);
+    } catch (const w::WireError& e) {
+      bad(e.what());
       break;
     }
-    const auto cmd = static_cast<Cmd>(h.command);
-    if (wire::IsControlPacket(h.command)) {
+    const uint16_t cmd = h.command;
+    auto recv = [&](void* buf, size_t n) {
+      if (n == 0 || data_.RecvExact(buf, n, -1) == IoResult::kOk) return true;
+      Fail(LinkLoss::kBrokenPipe);
+      return false;
+    };
+    if (IsControlPacket(cmd)) {
       if (h.length > kMaxControlPayload) {
-        Log(50, std::string("Unexpected data packet ") + wire::CmdName(h.command) + " (length " + std::to_string(h.length) + ")");
-        Fail(LinkLoss::kProtocolError);
+        bad(std::string("Unexpected data packet ") + w::CommandName(cmd) + " (length " + std::to_string(h.length) + ")");
         break;
       }
       payload.resize(h.length);
-      if (h.length && data_.RecvExact(payload.data(), h.length, -1) != IoResult::kOk) {
-        Fail(LinkLoss::kBrokenPipe);
-        break;
-      }
+      if (!recv(payload.data(), h.length)) break;
       {
         std::lock_guard<std::mutex> l(control_mu_);
         control_busy_ = true;
       }
-      events_->OnControl(h.command, payload, false);
+      events_->OnControl(cmd, payload, false);
       std::unique_lock<std::mutex> l(control_mu_);
       control_cv_.wait(l, [this] { return !control_busy_ || failed_ || stopping_; });
       continue;
     }
     switch (cmd) {
-      case Cmd::kData:
-      case Cmd::kTrim:
-      case Cmd::kZeroes: {
-        const bool is_data = cmd == Cmd::kData;
-        const uint32_t head = is_data ? wire::kPDataSize : wire::kPTrimSize;
-        if (h.length < head) {
-          Log(50, "Unexpected data packet size");
-          Fail(LinkLoss::kProtocolError);
-          break;
+      case w::P_DATA:
+      case w::P_TRIM:
+      case w::P_ZEROES: {
+        const bool is_data = cmd == w::P_DATA;
+        const size_t head = is_data ? w::kPDataSize : w::kPTrimSize;
+        uint8_t p[w::kPTrimSize];
+        if (!recv(p, head)) break;
+        w::PData d;
+        uint32_t size;
+        if (is_data) {
+          d = w::DecodePData(p, head);
+          size = h.length - static_cast<uint32_t>(head);
+        } else {
+          w::PTrim t = w::DecodePTrim(p, head);
+          d = t.data;
+          size = t.size;
         }
-        uint8_t p[wire::kPTrimSize];
-        if (data_.RecvExact(p, head, -1) != IoResult::kOk) {
-          Fail(LinkLoss::kBrokenPipe);
-          break;
-        }
-        wire::PData d = wire::DecodePData(p);
-        uint32_t size = is_data ? h.length - head : wire::ReadBe32(p + wire::kPDataSize);
-        uint64_t offset = d.sector << 9;
-        if ((is_data && h.length != head + size) || (!is_data && h.length != head) || size == 0 || size % 512 != 0 ||
-            (is_data && size > wire::kMaxBioSize) || offset + size > host_->SizeBytes() || offset + size < offset) {
-          Log(50, std::string("Unexpected data packet ") + wire::CmdName(h.command) + " at sector " +
-                      std::to_string(d.sector) + " size " + std::to_string(size));
-          Fail(LinkLoss::kProtocolError);
+        if (!in_range(d.sector, size) || (is_data && size > w::kMaxBioSize)) {
+          bad(std::string("Unexpected data packet ") + w::CommandName(cmd) + " at sector " + std::to_string(d.sector) +
+              " size " + std::to_string(size));
           break;
         }
         std::vector<uint8_t> buf;
         if (is_data) {
           buf.resize(size);
-          if (data_.RecvExact(buf.data(), size, -1) != IoResult::kOk) {
-            Fail(LinkLoss::kBrokenPipe);
-            break;
-          }
+          if (!recv(buf.data(), size)) break;
           nr_bytes_ += size;
         }
         std::shared_ptr<RecvEpoch> ep;
@@ -606,39 +647,38 @@ LinkLoss PeerLink::DataReceiver() {
           ep = recv_epochs_.back();
           ep->writes++;
           ep->pending++;
-          if (!(d.dp_flags & wire::kDpSendWriteAck)) ep->needs_drain = true;
+          if (!(d.dp_flags & w::DP_SEND_WRITE_ACK)) ep->needs_drain = true;
         }
         ua_++;
-        uint8_t sector_raw[8], id_raw[8];
+        uint8_t sector_raw[8];
         std::memcpy(sector_raw, p, 8);
-        std::memcpy(id_raw, p + 8, 8);
-        if (d.dp_flags & wire::kDpSendReceiveAck)
-          SendBlockAck(static_cast<uint16_t>(Cmd::kRecvAck), sector_raw, id_raw, size);
+        const uint64_t id = d.block_id;
+        if (d.dp_flags & w::DP_SEND_RECEIVE_ACK)
+          SendBlockAck(w::P_RECV_ACK, sector_raw, reinterpret_cast<const uint8_t*>(&id), size);
         const uint32_t flags = d.dp_flags;
-        auto complete = [this, ep, flags, size, sector_raw_v = std::vector<uint8_t>(sector_raw, sector_raw + 8),
-                         id_v = std::vector<uint8_t>(id_raw, id_raw + 8)](int err) {
-          if (flags & wire::kDpSendWriteAck) {
-            uint16_t ack = err ? static_cast<uint16_t>(Cmd::kNegAck)
-                               : static_cast<uint16_t>((flags & wire::kDpMaySetInSync) ? Cmd::kRsWriteAck : Cmd::kWriteAck);
-            SendBlockAck(ack, sector_raw_v.data(), id_v.data(), size);
+        const uint64_t sector = d.sector;
+        auto complete = [this, ep, flags, size, sector, id](int err) {
+          if (flags & w::DP_SEND_WRITE_ACK) {
+            uint16_t ack = err ? w::P_NEG_ACK : (flags & w::DP_MAY_SET_IN_SYNC) ? w::P_RS_WRITE_ACK : w::P_WRITE_ACK;
+            uint8_t sr[8];
+            w::PutBE64(sr, sector);
+            SendBlockAck(ack, sr, reinterpret_cast<const uint8_t*>(&id), size);
           }
           ua_--;
           RecvWriteDone(ep);
           HostOpEnd();
         };
         HostOpBegin();
+        const uint64_t offset = d.sector << 9;
         if (is_data)
-          host_->PeerWrite(offset, std::move(buf), (flags & wire::kDpFua) != 0, (flags & wire::kDpFlush) != 0, complete);
+          host_->PeerWrite(offset, std::move(buf), (flags & w::DP_FUA) != 0, (flags & w::DP_FLUSH) != 0, complete);
         else
           host_->PeerZero(offset, size, complete);
         break;
       }
-      case Cmd::kBarrier: {
-        uint8_t b[wire::kBarrierSize];
-        if (h.length != sizeof(b) || data_.RecvExact(b, sizeof(b), -1) != IoResult::kOk) {
-          Fail(h.length != sizeof(b) ? LinkLoss::kProtocolError : LinkLoss::kBrokenPipe);
-          break;
-        }
+      case w::P_BARRIER: {
+        uint8_t b[w::kPBarrierSize];
+        if (!recv(b, sizeof(b))) break;
         std::shared_ptr<RecvEpoch> closed;
         {
           std::lock_guard<std::mutex> l(recv_mu_);
@@ -649,61 +689,56 @@ LinkLoss PeerLink::DataReceiver() {
         }
         if (closed->needs_drain) {
           // Protocol A/B: the Primary completed these writes before we wrote them, so a
-          // later epoch may depend on them. Write ordering: finish this epoch before
-          // reading the next write (DRBD's drain on barrier).
+          // later epoch may depend on them. Finish this epoch before reading the next
+          // write (DRBD's drain on barrier).
           std::unique_lock<std::mutex> l(recv_mu_);
           recv_cv_.wait(l, [&] { return closed->pending == 0 || failed_; });
         }
         AckCompletedEpochs();
         break;
       }
-      case Cmd::kUnplugRemote:
-      case Cmd::kDelayProbe: {
-        // Hints with no effect here (the 8.4 kernel skips P_DELAY_PROBE too).
+      case w::P_UNPLUG_REMOTE:
+      case w::P_DELAY_PROBE: {
+        // Hints without effect here (the 8.4 kernel skips P_DELAY_PROBE too).
         payload.resize(h.length);
-        if (h.length > 64 || (h.length && data_.RecvExact(payload.data(), h.length, -1) != IoResult::kOk)) {
-          Fail(LinkLoss::kProtocolError);
-        }
+        recv(payload.data(), h.length);
         break;
       }
-      case Cmd::kDataRequest:
-      case Cmd::kRsDataRequest: {
-        uint8_t req[wire::kBlockReqSize];
-        if (h.length != sizeof(req) || data_.RecvExact(req, sizeof(req), -1) != IoResult::kOk) {
-          Fail(h.length != sizeof(req) ? LinkLoss::kProtocolError : LinkLoss::kBrokenPipe);
+      case w::P_DATA_REQUEST:
+      case w::P_RS_DATA_REQUEST: {
+        uint8_t req[w::kPBlockReqSize];
+        if (!recv(req, sizeof(req))) break;
+        w::PBlockReq br = w::DecodePBlockReq(req, sizeof(req));
+        if (!in_range(br.sector, br.blksize) || br.blksize > w::kMaxBioSize) {
+          bad(std::string("Unexpected data packet ") + w::CommandName(cmd) + " out of range");
           break;
         }
-        wire::BlockReq br = wire::DecodeBlockReq(req);
-        uint64_t offset = br.sector << 9;
-        if (br.size == 0 || br.size % 512 || br.size > wire::kMaxBioSize || offset + br.size > host_->SizeBytes() ||
-            offset + br.size < offset) {
-          Log(50, std::string("Unexpected data packet ") + wire::CmdName(h.command) + " out of range");
-          Fail(LinkLoss::kProtocolError);
-          break;
-        }
-        const bool resync = cmd == Cmd::kRsDataRequest;
+        const bool resync = cmd == w::P_RS_DATA_REQUEST;
         ua_++;
         HostOpBegin();
-        host_->PeerRead(offset, br.size,
-                        [this, resync, req_v = std::vector<uint8_t>(req, req + sizeof(req))](int err, std::vector<uint8_t> d) {
-                          if (err) {
-                            SendBlockAck(static_cast<uint16_t>(resync ? Cmd::kNegRsDreply : Cmd::kNegDreply), req_v.data(),
-                                         req_v.data() + 8, wire::ReadBe32(req_v.data() + 16));
-                          } else {
-                            uint8_t p[wire::kPDataSize];
-                            wire::EncodePDataReply(p, req_v.data(), req_v.data() + 8);
-                            SendData(static_cast<uint16_t>(resync ? Cmd::kRsDataReply : Cmd::kDataReply), p, sizeof(p),
-                                     d.data(), d.size());
-                            ns_bytes_ += d.size();
-                          }
-                          ua_--;
-                          HostOpEnd();
-                        });
+        host_->PeerRead(br.sector << 9, br.blksize, [this, resync, br](int err, std::vector<uint8_t> d) {
+          uint8_t sr[8];
+          w::PutBE64(sr, br.sector);
+          if (err) {
+            SendBlockAck(resync ? w::P_NEG_RS_DREPLY : w::P_NEG_DREPLY, sr, reinterpret_cast<const uint8_t*>(&br.block_id),
+                         br.blksize);
+          } else {
+            // Replies echo sector and block_id; seq and flags are 0.
+            w::PData reply;
+            reply.sector = br.sector;
+            reply.block_id = br.block_id;
+            uint8_t p[w::kPDataSize];
+            w::Encode(reply, p);
+            SendData(resync ? w::P_RS_DATA_REPLY : w::P_DATA_REPLY, p, sizeof(p), d.data(), d.size());
+            ns_bytes_ += d.size();
+          }
+          ua_--;
+          HostOpEnd();
+        });
         break;
       }
       default:
-        Log(50, std::string("Unexpected data packet ") + wire::CmdName(h.command) + " (0x" + wire::Hex(h.command, 4) + ")");
-        Fail(LinkLoss::kProtocolError);
+        bad(std::string("Unexpected data packet ") + w::CommandName(cmd) + " (0x" + Hex4(cmd) + ")");
         break;
     }
   }
@@ -746,9 +781,12 @@ void PeerLink::AckCompletedEpochs() {
         std::unique_lock<std::mutex> l(m);
         cv.wait(l, [&] { return flushed; });
       }
-      uint8_t ack[wire::kBarrierAckSize];
-      wire::EncodeBarrierAck(ack, ep->barrier_raw, ep->writes);
-      SendMeta(static_cast<uint16_t>(Cmd::kBarrierAck), ack, sizeof(ack));
+      w::PBarrierAck a;
+      std::memcpy(&a.barrier, ep->barrier_raw, 4);  // echoed raw
+      a.set_size = ep->writes;
+      uint8_t ack[w::kPBarrierAckSize];
+      w::Encode(a, ack);
+      SendMeta(w::P_BARRIER_ACK, ack, sizeof(ack));
       HostOpEnd();
     });
   }
@@ -787,29 +825,30 @@ void PeerLink::MetaReceiver() {
       if (idle >= settings_.ping_int_ms) {
         ping_pending_ = true;
         ping_sent_ms_ = now;
-        SendMeta(static_cast<uint16_t>(Cmd::kPing), nullptr, 0);
+        SendMeta(w::P_PING, nullptr, 0);
         continue;
       }
       wait = static_cast<int>(settings_.ping_int_ms - idle);
     }
     if (wait > 1000) wait = 1000;
     if (!meta_.WaitReadable(wait)) continue;
-    uint8_t hdr[wire::kH100Size];
+    uint8_t hdr[w::kH100Size];
     if (meta_.RecvExact(hdr, sizeof(hdr), settings_.ping_timeout_ms) != IoResult::kOk) {
       if (!failed_) Log(40, "meta connection shut down by peer.");
       Fail(LinkLoss::kNetworkFailure);
       return;
     }
-    wire::Header h;
-    std::string err;
-    if (!wire::DecodeH100(hdr, &h, &err)) {
-      Log(50, err);
+    w::Header h;
+    try {
+      h = w::DecodeHeader(agreed_, hdr, sizeof(hdr));
+    } catch (const w::WireError& e) {
+      Log(50, e.what());
       Fail(LinkLoss::kNetworkFailure);
       return;
     }
-    int expected = wire::MetaPayloadSize(h.command);
+    const int expected = w::MetaPayloadSize(h.command);
     if (expected < 0) {
-      Log(50, std::string("Unexpected meta packet ") + wire::CmdName(h.command) + " (0x" + wire::Hex(h.command, 4) + ")");
+      Log(50, std::string("Unexpected meta packet ") + w::CommandName(h.command) + " (0x" + Hex4(h.command) + ")");
       Fail(LinkLoss::kTearDown);
       return;
     }
@@ -824,28 +863,28 @@ void PeerLink::MetaReceiver() {
       return;
     }
     last_rx_ms_ = NowMs();
-    switch (static_cast<Cmd>(h.command)) {
-      case Cmd::kPing:
-        SendMeta(static_cast<uint16_t>(Cmd::kPingAck), nullptr, 0);
+    switch (h.command) {
+      case w::P_PING:
+        SendMeta(w::P_PING_ACK, nullptr, 0);
         break;
-      case Cmd::kPingAck:
+      case w::P_PING_ACK:
         ping_pending_ = false;
         break;
-      case Cmd::kRecvAck:
-      case Cmd::kWriteAck:
-      case Cmd::kRsWriteAck:
-      case Cmd::kNegAck:
+      case w::P_RECV_ACK:
+      case w::P_WRITE_ACK:
+      case w::P_RS_WRITE_ACK:
+      case w::P_NEG_ACK:
         OnBlockAck(h.command, p);
         break;
-      case Cmd::kBarrierAck:
+      case w::P_BARRIER_ACK:
         OnBarrierAck(p);
         break;
-      case Cmd::kStateChgReply:
-      case Cmd::kConnStChgReply:
+      case w::P_STATE_CHG_REPLY:
+      case w::P_CONN_ST_CHG_REPLY:
         events_->OnControl(h.command, std::vector<uint8_t>(p, p + h.length), true);
         break;
       default:
-        Log(50, std::string("Unexpected meta packet ") + wire::CmdName(h.command) + " (0x" + wire::Hex(h.command, 4) + ")");
+        Log(50, std::string("Unexpected meta packet ") + w::CommandName(h.command) + " (0x" + Hex4(h.command) + ")");
         Fail(LinkLoss::kTearDown);
         return;
     }

@@ -14,8 +14,86 @@ export interface NativeBackingStore {
   close(): void;
 }
 
+/** A bitmap transfer packet (P_BITMAP 0x04 or P_COMPRESSED_BITMAP 0x24) without its header. */
+export interface NativeBitmapPacket {
+  command: number;
+  payload: Buffer;
+}
+
+export interface NativeFeatures {
+  protocolMin: number;
+  featureFlags: number;
+  protocolMax: number;
+}
+
+/**
+ * Decoded data-path packet (native/wire.*). u64 fields are bigint; blockId (8 bytes) and barrier
+ * (4 bytes) are the raw wire bytes, to be echoed unchanged. Which fields are present depends on
+ * the command (p_data, p_block_req, p_block_ack, ...; see native/wire_binding.cc).
+ */
+export interface NativeWirePacket {
+  sector?: bigint;
+  blockId?: Buffer;
+  seqNum?: number;
+  dpFlags?: number;
+  blksize?: number;
+  /** p_block_req pad: not always 0 from a kernel (P_OV_REQUEST: 0x82); echoed for exact re-encoding, never interpreted */
+  pad?: number;
+  digest?: Buffer;
+  data?: Buffer;
+  barrier?: Buffer;
+  setSize?: number;
+  size?: number;
+  offset?: number;
+  protocolMin?: number;
+  featureFlags?: number;
+  protocolMax?: number;
+  challenge?: Buffer;
+  response?: Buffer;
+  words?: Buffer;
+  firstSet?: boolean;
+  runs?: number[];
+}
+
+/**
+ * The native wire codec. Errors are thrown as Error with `code` = ERR_WIRE_MAGIC,
+ * ERR_WIRE_PADDING, ERR_WIRE_LENGTH, ERR_WIRE_COMMAND, ERR_WIRE_INCOMPATIBLE, ERR_WIRE_AUTH,
+ * ERR_WIRE_BITMAP, ERR_WIRE_ALGORITHM or ERR_WIRE_ARGUMENT.
+ */
+export interface NativeWire {
+  /** 16 at agreed >= 100, else 8 (agreed is 80 before the feature exchange). */
+  headerSize(agreed: number): number;
+  encodeHeader(agreed: number, command: number, length: number, volume?: number): Buffer;
+  decodeHeader(agreed: number, header: Buffer): { command: number; volume: number; length: number };
+  commandName(command: number): string;
+  /** Exact meta-socket payload size, -1 if the command does not belong on the meta socket. */
+  metaPayloadSize(command: number): number;
+  /** Exact payload size (P_SIZES by features), -1 variable, -2 unknown command. */
+  fixedPayloadSize(command: number, agreedFeatures?: number): number;
+  /** The receiver's length check; throws ERR_WIRE_LENGTH / ERR_WIRE_COMMAND. */
+  checkPayloadSize(command: number, size: number, sock: 'data' | 'meta', agreedFeatures?: number, digestSize?: number): void;
+  negotiate(mine: NativeFeatures, peer: NativeFeatures): { version: number; features: number };
+  /** digestSize: integrity digest in P_DATA* (default 0); csums/verify digest in P_CSUM_RS_REQUEST/P_OV_REPLY (default: the rest). */
+  decodePacket(command: number, payload: Buffer, digestSize?: number): NativeWirePacket;
+  encodePacket(command: number, fields?: NativeWirePacket): Buffer;
+  makeChallenge(): Buffer;
+  checkPeerChallenge(peerChallenge: Buffer, ownChallenge: Buffer): void;
+  authResponse(alg: string, secret: string, peerChallenge: Buffer): Buffer;
+  verifyAuthResponse(alg: string, secret: string, ownChallenge: Buffer, response: Buffer): boolean;
+  /** Kernel crypto name: "crc32c" (own implementation, little-endian result) or any OpenSSL digest. */
+  digest(alg: string, data: Buffer): Buffer;
+  digestSize(alg: string): number;
+  hmac(alg: string, key: Buffer, data: Buffer): Buffer;
+  crc32c(data: Buffer, crc?: number): number;
+  /** bits: the bitmap LSB-first (bit i = byte i/8, bit i%8). */
+  encodeBitmap(bits: Buffer, nbits: number, useRle: boolean): NativeBitmapPacket[];
+  /** Decodes one complete transfer; returns ceil(nbits/64) little-endian words. */
+  decodeBitmapPackets(packets: NativeBitmapPacket[], nbits: number): Buffer;
+}
+
 export interface NativeAddon {
   BackingStore: new (path: string, writable: boolean, exclusive: boolean) => NativeBackingStore;
+  wire: NativeWire;
 }
 
 function findAddon(): string {
