@@ -157,6 +157,8 @@ export interface AlReplayResult {
   status: 'clean' | 'replayed' | 'no-valid' | 'no-updates';
   /** Distinct extent numbers of the active set, ascending. */
   hotExtents: number[];
+  /** The extent of every used slot, ascending, duplicates kept (drbdmeta reports per slot). */
+  slotExtents: number[];
   /** Diagnostics drbdmeta prints on stderr, in its words. */
   messages: string[];
   /** The AL was in the pre-8.4 (512-byte sector) format: it is re-initialized regardless. */
@@ -185,10 +187,9 @@ export function replayActivityLog(
   return replay07(area, sb.alNrExtents);
 }
 
-function hotFromSlots(slots: Map<number, number>): number[] {
-  const set = new Set<number>();
-  for (const e of slots.values()) if (e !== AL_FREE) set.add(e);
-  return [...set].sort((a, b) => a - b);
+function fromSlots(slots: Map<number, number>): { hotExtents: number[]; slotExtents: number[] } {
+  const slotExtents = [...slots.values()].filter((e) => e !== AL_FREE).sort((a, b) => a - b);
+  return { hotExtents: [...new Set(slotExtents)], slotExtents };
 }
 
 interface Cursor {
@@ -222,16 +223,16 @@ function replay84(area: Buffer, stripes: number, size4k: number): AlReplayResult
   }
   if (foundValid === 0) {
     messages.push('No usable activity log found. Do you need to create-md?');
-    return { status: 'no-valid', hotExtents: [], messages, oldFormat: false };
+    return { status: 'no-valid', hotExtents: [], slotExtents: [], messages, oldFormat: false };
   }
   if (foundValid !== mx) messages.push(`${mx - foundValid} corrupt AL transactions found`);
   if (foundUpdates === 0) {
     // All initialized, or only the very first transaction torn: nothing to replay.
     if (foundValid === mx || (!blocks[0].valid && foundValid === mx - 1)) {
-      return { status: 'clean', hotExtents: [], messages, oldFormat: false };
+      return { status: 'clean', hotExtents: [], slotExtents: [], messages, oldFormat: false };
     }
     messages.push('No valid AL update transaction found.');
-    return { status: 'no-updates', hotExtents: [], messages, oldFormat: false };
+    return { status: 'no-updates', hotExtents: [], slotExtents: [], messages, oldFormat: false };
   }
   const slots = new Map<number, number>();
   const last = newest.i < oldest.i ? newest.i + mx : newest.i;
@@ -258,7 +259,7 @@ function replay84(area: Buffer, stripes: number, size4k: number): AlReplayResult
       slots.set(slot, tr.updateExtents[i]);
     }
   }
-  return { status: 'replayed', hotExtents: hotFromSlots(slots), messages, oldFormat: false };
+  return { status: 'replayed', ...fromSlots(slots), messages, oldFormat: false };
 }
 
 /** Pre-8.4 AL: 512-byte sectors {magic, tr, 62 × (slot, extent), xor of extents, pad}. */
@@ -298,7 +299,7 @@ function replay07(area: Buffer, alNrExtents: number): AlReplayResult {
   }
   if (foundValid === 0) {
     messages.push('No usable activity log found.');
-    return { status: 'clean', hotExtents: [], messages, oldFormat: true };
+    return { status: 'clean', hotExtents: [], slotExtents: [], messages, oldFormat: true };
   }
   if (foundValid !== mx) {
     messages.push(`${mx - foundValid} corrupt or uninitialized AL transactions found`);
@@ -320,5 +321,5 @@ function replay07(area: Buffer, alNrExtents: number): AlReplayResult {
       slots.set(s.pos[i], s.ext[i]);
     }
   }
-  return { status: 'replayed', hotExtents: hotFromSlots(slots), messages, oldFormat: true };
+  return { status: 'replayed', ...fromSlots(slots), messages, oldFormat: true };
 }

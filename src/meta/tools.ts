@@ -295,8 +295,9 @@ const APPLY_WINDOW_BYTES = 1 << 20;
 
 /**
  * Marks every hot extent out of sync in the on-disk bitmap (whole 4 MiB extents = 128
- * bitmap bytes each), one read-modify-write per window of nearby extents. Extents past the
- * bitmap in use are reported and skipped. Returns the number of newly set bits.
+ * bitmap bytes each), one read-modify-write per window of nearby extents. `extents` is
+ * ascending and may repeat an extent (one entry per AL slot): extents past the bitmap in use
+ * are reported once per entry and skipped. Returns the number of newly set bits.
  */
 export function markExtentsOnDisk(io: MetaIo, bmStartBytes: number, bmBytes: number, extents: number[], o: ToolOutput): number {
   let added = 0;
@@ -342,10 +343,10 @@ export function applyAl(t: MetaTarget, o: ToolOutput): number {
     reinit = true;
   }
   if (replay.status === 'replayed' && wasPrimary) {
-    if (replay.hotExtents.length === 0) {
+    if (replay.slotExtents.length === 0) {
       o.err('Nothing to do.\n');
     } else {
-      const added = markExtentsOnDisk(t.io, layout.bmStartBytes, m.bmBytes, replay.hotExtents, o);
+      const added = markExtentsOnDisk(t.io, layout.bmStartBytes, m.bmBytes, replay.slotExtents, o);
       o.err(`Marked additional ${ppsize(added * 4)} as out-of-sync based on AL.\n`);
     }
     updateSb = true;

@@ -1,6 +1,6 @@
 // Helpers for the meta-data tests against the reference drbdmeta (drbd-utils 9.22).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, truncateSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openMetaTarget, type VolumeMetaSpec } from '../../src/engine/metadata-store.js';
@@ -96,4 +96,70 @@ export function sparseFile(path: string, bytes: number): string {
   writeFileSync(path, '');
   truncateSync(path, bytes);
   return path;
+}
+
+/**
+ * Transactions as the 8.4 kernel writes them: an LRU set of nSlots slots; each transaction
+ * changes 1–3 slots and carries a rotating 919-slot window of the whole set. Returns the
+ * transactions and the active set after the last one.
+ */
+export function simulateAlTransactions(opts: {
+  nSlots: number;
+  count: number;
+  firstTr: number;
+  extents: number[];
+  seed: number;
+}): { transactions: import('../../src/meta/activity-log.js').AlTransaction[]; active: number[] } {
+  const FREE = 0xffffffff;
+  const slots = new Array<number>(opts.nSlots).fill(FREE);
+  let seed = opts.seed >>> 0;
+  const rnd = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
+  let ctxStart = 0;
+  const transactions = [];
+  for (let n = 0; n < opts.count; n++) {
+    const updates = [];
+    const k = 1 + (rnd() % 3);
+    for (let u = 0; u < k; u++) {
+      const slot = rnd() % opts.nSlots;
+      const extent = opts.extents[rnd() % opts.extents.length];
+      slots[slot] = extent;
+      updates.push({ slot, extent });
+    }
+    const context = [];
+    for (let i = 0; i < 919; i++) context.push(ctxStart + i < opts.nSlots ? slots[ctxStart + i] : FREE);
+    transactions.push({ trNumber: (opts.firstTr + n) >>> 0, type: 0, updates, contextSize: opts.nSlots, contextStartSlot: ctxStart, context });
+    ctxStart += 919;
+    if (ctxStart >= opts.nSlots) ctxStart = 0;
+  }
+  const active = [...new Set(slots.filter((e) => e !== FREE))].sort((a, b) => a - b);
+  return { transactions, active };
+}
+
+/** Bytes [offset, offset + length) of a file. */
+export function readRange(path: string, offset: number, length: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(length);
+    readSync(fd, b, 0, length, offset);
+    return b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Overwrites bytes of a file in place. */
+export function patchFile(path: string, offset: number, data: Buffer): void {
+  const fd = openSync(path, 'r+');
+  try {
+    writeSync(fd, data, 0, data.length, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A sparse copy of a file. */
+export function sparseCopy(from: string, to: string): string {
+  const r = spawnSync('cp', ['--sparse=always', from, to]);
+  if (r.status !== 0) throw new Error(`cp failed: ${r.stderr}`);
+  return to;
 }
