@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openMetaTarget, type VolumeMetaSpec } from '../../src/engine/metadata-store.js';
 import type { MetaTarget, ToolOutput } from '../../src/meta/tools.js';
+import { MetaDataError } from '../../src/meta/errors.js';
 
 /**
  * The minor number given to drbdmeta. drbdmeta keeps "last known device" files per minor
@@ -162,4 +163,46 @@ export function sparseCopy(from: string, to: string): string {
   const r = spawnSync('cp', ['--sparse=always', from, to]);
   if (r.status !== 0) throw new Error(`cp failed: ${r.stderr}`);
   return to;
+}
+
+/**
+ * Like udrbd(), but as drbdadm reports it: a MetaDataError becomes its message on stderr
+ * and its exit code.
+ */
+export async function udrbdCli(
+  spec: VolumeMetaSpec,
+  tool: (t: MetaTarget, out: Capture) => number | Promise<number>,
+  writable = false,
+): Promise<Run> {
+  const cap = new Capture();
+  try {
+    const opened = openMetaTarget(spec, { writable });
+    try {
+      const code = await tool(opened.target, cap);
+      return { stdout: cap.stdout, stderr: cap.stderr, code };
+    } finally {
+      opened.close();
+    }
+  } catch (e) {
+    if (!(e instanceof MetaDataError)) throw e;
+    if (e.message) cap.err(`${e.message}\n`);
+    return { stdout: cap.stdout, stderr: cap.stderr, code: e.exitCode };
+  }
+}
+
+/** Attaches a file to a free loop device (root); returns the device path. */
+export function loopAttach(file: string): string {
+  const r = spawnSync('losetup', ['-f', '--show', file], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`losetup failed (these tests need root and /dev/loop*): ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+export function loopDetach(dev: string): void {
+  spawnSync('losetup', ['-d', dev]);
+}
+
+/** Runs a command, failing with a clear message when it is missing. */
+export function must(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error || r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (install e2fsprogs/xfsprogs/util-linux): ${r.error?.message ?? r.stderr}`);
 }

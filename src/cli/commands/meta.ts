@@ -51,7 +51,7 @@ export function makeConfirm(opts: { force: boolean; isTTY: boolean; err: (t: str
       return false;
     }
     opts.err("[need to type 'yes' to confirm] ");
-    const answer = await readLine();
+    const answer = await opts.readLine();
     opts.err('\n');
     return answer === 'yes';
   };
