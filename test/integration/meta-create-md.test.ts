@@ -2,7 +2,7 @@
 // overwritten without confirmation; without a terminal the answer is no. Needs root (loop
 // devices, for drbdmeta's non-forced path), drbd-utils, e2fsprogs, xfsprogs, util-linux.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MINOR, drbdmeta, drbdmetaPath, loopAttach, loopDetach, makeTmpDir, must, sparseFile, udrbdCli } from './meta-helpers.js';
 import { makeConfirm } from '../../src/cli/commands/meta.js';
 import type { VolumeMetaSpec } from '../../src/engine/metadata-store.js';
@@ -27,7 +27,7 @@ function create(disk: string, how: { force: boolean; isTTY: boolean; answer?: st
 
 describe('create-md refuses to overwrite without confirmation', () => {
   const tmp = makeTmpDir('meta-create');
-  beforeAll(() => drbdmetaPath());
+  it('needs the reference drbdmeta (drbd-utils)', () => expect(drbdmetaPath()).toMatch(/drbdmeta$/));
   afterAll(() => tmp.cleanup());
 
   it('existing meta-data, no terminal: asks, refuses, exit 1 — word for word like drbdmeta', async () => {

@@ -2,15 +2,13 @@
 // each side reads what the other wrote, and the texts must be identical. Needs the Debian
 // package drbd-utils (scripts/install-deps.sh installs it); fails, never skips, without it.
 import { createHash } from 'node:crypto';
-import { readFileSync, openSync, readSync, writeSync, closeSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Capture, MINOR, drbdmeta, drbdmetaPath, makeTmpDir, sparseFile, stripDumpHeader, udrbd } from './meta-helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MINOR, drbdmeta, drbdmetaPath, makeTmpDir, sparseFile, stripDumpHeader, udrbd } from './meta-helpers.js';
 import { MetaDataStore, type VolumeMetaSpec } from '../../src/engine/metadata-store.js';
-import { encodeAlTransaction, type AlTransaction } from '../../src/meta/activity-log.js';
 import { MDF } from '../../src/meta/constants.js';
-import { applyAl, createMd, dumpMd, getGi, showGi, dstate } from '../../src/meta/tools.js';
-import type { MetaDiskSpec } from '../../src/meta/layout.js';
+import { createMd, dumpMd, getGi, showGi, dstate } from '../../src/meta/tools.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -18,13 +16,6 @@ const TiB = 1024 * GiB;
 
 const header = { now: new Date(0), hostname: 'test', commandLine: 'drbdadm dump-md r0' };
 const yes = async (): Promise<boolean> => true;
-
-/** drbdmeta's FORMAT ARGS for a meta-disk spec. */
-function mdArgs(disk: string, md: MetaDiskSpec): string[] {
-  if (md === 'internal') return [disk, 'internal'];
-  if ('flexible' in md) return [md.path, 'flex-external'];
-  return [md.path, String(md.index)];
-}
 
 const udrbdCreate = (spec: VolumeMetaSpec) =>
   udrbd(spec, (t, out) => createMd(t, { confirm: yes, output: out }), true);
@@ -34,10 +25,9 @@ const udrbdShowGi = (spec: VolumeMetaSpec) => udrbd(spec, (t, out) => showGi(t, 
 
 describe('meta-data interoperability with drbdmeta 9.22', () => {
   const tmp = makeTmpDir('meta-int');
-  beforeAll(() => {
-    // Fails the suite with a clear message when the reference tool is missing.
-    drbdmetaPath();
-  });
+  // Every test that runs drbdmeta fails with a clear message when it is missing (a failed
+  // beforeAll would only mark the tests skipped).
+  it('needs the reference drbdmeta (drbd-utils)', () => expect(drbdmetaPath()).toMatch(/drbdmeta$/));
   afterAll(() => tmp.cleanup());
 
   const cases: Array<{ name: string; bytes: number }> = [
