@@ -1,27 +1,12 @@
 // Test support: the golden kernel captures (shared/spec/kernel-captures/wire), split into DRBD
 // packets and paired with tshark's decode of the same packets.
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { specPath } from './spec.js';
+import { join } from 'node:path';
 import { readDrbdFrames, type DrbdFrame } from './drbd-frames.js';
 import { readTsharkTxt, type TsharkPacket } from './tshark-txt.js';
 
-function findCaptureDir(): string {
-  // Worktrees and clones keep shared/ next to (or above) the repository.
-  const env = process.env.UDRBD_SPEC_DIR;
-  if (env) return join(env, 'kernel-captures', 'wire');
-  let d = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    for (const cand of [join(d, 'shared', 'spec'), join(d, 'spec')]) {
-      const w = join(cand, 'kernel-captures', 'wire');
-      if (existsSync(join(w, 'connect-handshake.pcap'))) return w;
-    }
-    d = resolve(d, '..');
-  }
-  return '/work/shared/spec/kernel-captures/wire';
-}
-
-export const CAPTURE_DIR = findCaptureDir();
+export const CAPTURE_DIR = specPath('kernel-captures', 'wire');
 
 export const CAPTURES: string[] = readdirSync(CAPTURE_DIR)
   .filter((f) => f.endsWith('.pcap'))

@@ -18,7 +18,12 @@ export const HEADER_8411: ProcDrbdHeader = {
   buildTag: { kind: 'srcversion', srcversion: 'F73C670A7EC572DB9CF3E5B' },
 };
 
-export function device(over: Partial<ProcDevice> & { counters?: Partial<ProcDevice['counters']>; flags?: Partial<ProcDevice['flags']> } = {}): ProcDevice {
+export type DeviceOverrides = Partial<Omit<ProcDevice, 'counters' | 'flags'>> & {
+  counters?: Partial<ProcDevice['counters']>;
+  flags?: Partial<ProcDevice['flags']>;
+};
+
+export function device(over: DeviceOverrides = {}): ProcDevice {
   const { counters, flags, ...rest } = over;
   return {
     minor: 0,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UDRBD_PROC_HEADER, progressBar20, renderHeader, renderProcDrbd } from '../../../src/status/proc-drbd.js';
-import { HEADER_847, HEADER_8411, device, sync } from './fixtures.js';
+import { UDRBD_PROC_HEADER, renderHeader, renderProcDrbd } from '../../../src/status/proc-drbd.js';
+import { HEADER_847, HEADER_8411, device, sync, type DeviceOverrides } from './fixtures.js';
 
 const H = 'version: 8.4.7-1 (api:1/proto:86-101)\nGIT-hash: 3a6a769340ef93b1ba2792c6461250790795db49 build by root@node1, 2016-01-12 10:00:00\n';
 
@@ -149,7 +149,7 @@ describe('Unconfigured', () => {
 
 describe('flags and counters', () => {
   it('prints each of the six flag characters in its column', () => {
-    const line = (flags: Parameters<typeof device>[0]['flags']): string =>
+    const line = (flags: DeviceOverrides['flags']): string =>
       renderProcDrbd({ header: HEADER_847, devices: [device({ flags })] }).split('\n')[2]!.slice(-6);
     expect(line({})).toBe('r-----');
     expect(line({ susp: true })).toBe('s-----');
