@@ -3,8 +3,9 @@
 // have left under its directory (mounts, loop devices, FUSE mounts, helper processes)
 // without relying on the handles the test kept, since a failing test may have lost them.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { type BlockDeviceHandle, BlockDeviceInUseError } from '../../src/daemon/blockdev/index.js';
 
 export function requireRoot(): void {
   if (process.geteuid?.() !== 0) {
@@ -136,4 +137,25 @@ export function loopMajor(): number {
   const m = /^\s*(\d+) loop$/m.exec(readFileSync('/proc/devices', 'utf8'));
   if (!m) throw new Error('no loop driver in /proc/devices');
   return Number(m[1]);
+}
+
+/**
+ * detach(), waiting while the only holders are mounts in other mount namespaces. On this
+ * shared machine any `unshare -m` run by someone else while our filesystem is mounted
+ * takes a private copy of that mount, which keeps the device busy (correctly reported)
+ * until their namespace ends; that is not what a test here is about.
+ */
+export async function detachPatiently(h: BlockDeviceHandle, timeoutMs = 120_000): Promise<void> {
+  const ours = readlinkSync('/proc/self/ns/mnt').replace(/^mnt:\[(\d+)\]$/, '$1');
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await h.detach();
+    } catch (e) {
+      const foreignOnly =
+        e instanceof BlockDeviceInUseError && e.holders.every((x) => x.kind === 'mount' && x.mountNamespace !== ours);
+      if (!foreignOnly || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }

@@ -2,7 +2,7 @@
 // in-use refusals on a real loop device, with nbdkit standing in for the udrbd NBD server.
 // Needs root; fails (never skips) without it.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +15,7 @@ import {
   type HostFacts,
 } from '../../src/daemon/blockdev/index.js';
 import { isFuseMount } from '../../src/daemon/blockdev/fuse-file.js';
-import { leftovers, loopMajor, type Nbdkit, requireRoot, sh, startNbdkit, teardownUnder } from './blockdev-helpers.js';
+import { detachPatiently, leftovers, loopMajor, type Nbdkit, requireRoot, sh, startNbdkit, teardownUnder } from './blockdev-helpers.js';
 
 const MINOR = 7;
 const DEVICE = `/dev/drbd${MINOR}`;
@@ -108,7 +108,7 @@ describe('user-space /dev/drbdN (NBD → FUSE → loop)', () => {
       writeFileSync(join(mnt, 'small.txt'), 'hello drbd');
       sh('sync', []);
       sh('umount', [mnt]);
-      await h.detach();
+      await detachPatiently(h);
       expectChainGone(h);
 
       const again = await attach();
@@ -116,7 +116,7 @@ describe('user-space /dev/drbdN (NBD → FUSE → loop)', () => {
       expect(readFileSync(join(mnt, 'small.txt'), 'utf8')).toBe('hello drbd');
       expect(readFileSync(join(mnt, 'big.bin')).equals(payload)).toBe(true);
       sh('umount', [mnt]);
-      await again.detach();
+      await detachPatiently(again);
       expectChainGone(again);
     });
   }
@@ -158,13 +158,15 @@ describe('user-space /dev/drbdN (NBD → FUSE → loop)', () => {
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(` ${mnt} `);
     const elsewhere = await h.detach().catch((e) => e);
     expect(elsewhere).toBeInstanceOf(BlockDeviceInUseError);
-    expect(elsewhere.holders).toContainEqual(expect.objectContaining({ kind: 'mount', mountPoint: mnt }));
+    const hiddenNs = readlinkSync(`/proc/${hidden.pid}/ns/mnt`).replace(/^mnt:\[(\d+)\]$/, '$1');
+    expect(elsewhere.holders).toContainEqual(expect.objectContaining({ kind: 'mount', mountPoint: mnt, mountNamespace: hiddenNs }));
     hidden.kill('SIGKILL');
     await new Promise((r) => hidden.once('exit', r));
     // The namespace dies with its last process; its mount goes with it.
-    await expect.poll(async () => (await blockDeviceHolders(h)).length, { timeout: 5_000 }).toBe(0);
+    const inHiddenNs = async () => (await blockDeviceHolders(h)).filter((x) => x.kind === 'mount' && x.mountNamespace === hiddenNs);
+    await expect.poll(inHiddenNs, { timeout: 5_000 }).toEqual([]);
 
-    await h.detach();
+    await detachPatiently(h);
     expectChainGone(h);
   });
 
@@ -200,7 +202,13 @@ describe('user-space /dev/drbdN (NBD → FUSE → loop)', () => {
     closeSync(dev);
     expect(requestsAfter(mark2).some((l) => l.includes(' Flush ')), requestsAfter(mark2).join('\n')).toBe(true);
 
-    await h.detach();
+    // Detach (demote) flushes too, so a writer that never called fsync loses nothing.
+    const lazy = openSync(DEVICE, 'r+');
+    writeSync(lazy, Buffer.alloc(4096, 'l'), 0, 4096, 2 << 20);
+    closeSync(lazy);
+    const mark3 = statSync(log).size;
+    await detachPatiently(h);
+    expect(requestsAfter(mark3).some((l) => l.includes(' Flush ')), requestsAfter(mark3).join('\n')).toBe(true);
     expectChainGone(h);
   });
 
@@ -212,7 +220,7 @@ describe('user-space /dev/drbdN (NBD → FUSE → loop)', () => {
     process.kill(pid, 'SIGKILL');
     await expect.poll(() => existsSync(`/proc/${pid}`), { timeout: 5_000 }).toBe(false);
     expect(await isFuseMount(join(workDir, `fuse-drbd${MINOR}`))).toBe(true); // dead but still mounted
-    await h.detach();
+    await detachPatiently(h);
     expectChainGone(h);
   });
 
@@ -225,7 +233,7 @@ describe('user-space /dev/drbdN (NBD → FUSE → loop)', () => {
     ]);
     if (old.loopDevice !== fresh.loopDevice) expect(existsSync(`/sys/block/${old.loopDevice.slice(5)}/loop/backing_file`)).toBe(false);
     expect(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`fuse-drbd${MINOR}`))).toHaveLength(1);
-    await fresh.detach();
+    await detachPatiently(fresh);
     expectChainGone(fresh);
   });
 
@@ -233,7 +241,7 @@ describe('user-space /dev/drbdN (NBD → FUSE → loop)', () => {
     sh('mknod', [DEVICE, 'b', String(LOOP_MAJOR), '250']);
     const h = await attach();
     expect(sh('stat', ['-c', '%t:%T', DEVICE]).trim()).toBe(`${h.major.toString(16)}:${h.minor.toString(16)}`);
-    await h.detach();
+    await detachPatiently(h);
     expectChainGone(h);
 
     try {

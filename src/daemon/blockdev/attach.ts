@@ -4,7 +4,7 @@
 //
 //   fuse-loop:  NBD socket → nbdfuse (FUSE file) → loop device → mknod /dev/drbdN
 //   nbd-module: NBD socket → nbd-client (/dev/nbdX)           → mknod /dev/drbdN
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { blockDevOf, blockMajor, type DevNo, sameDev } from './devno.js';
 import { removeStaleNode, makeDeviceNode } from './device-node.js';
@@ -87,6 +87,7 @@ async function attachViaFuseLoop(o: AttachBlockDeviceOptions): Promise<BlockDevi
     await makeDeviceNode(o.devicePath, loop, await ourMajors());
 
     const handle = deviceHandle(o, loop, 'fuse-loop', loop.directIo, async () => {
+      await flushDevice(loop.path);
       await detachLoop(loop);
       await fuse.stop();
       await rm(p.mountPoint, { recursive: false, force: true }).catch(() => undefined);
@@ -143,6 +144,22 @@ function deviceHandle(
     },
   };
   return handle;
+}
+
+// Demote must leave every acknowledged write durable at the server, also for a writer
+// that never called fsync. fsync on the block device is what issues a cache flush
+// (REQ_PREFLUSH → loop → FUSE fsync → NBD FLUSH); BLKFLSBUF would only write back pages.
+// It fails only when nbdfuse is already gone, and then there is nothing to flush to.
+async function flushDevice(path: string): Promise<void> {
+  const fd = await open(path, 'r').catch(() => undefined);
+  if (!fd) return;
+  try {
+    await fd.sync();
+  } catch {
+    // see above
+  } finally {
+    await fd.close();
+  }
 }
 
 async function refuseIfHeld(h: BlockDeviceHandle): Promise<void> {
