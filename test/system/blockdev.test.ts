@@ -2,7 +2,7 @@
 // in-use refusals on a real loop device, with nbdkit standing in for the udrbd NBD server.
 // Needs root; fails (never skips) without it.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -44,6 +44,7 @@ describe('user-space /dev/drbdN (NBD → FUSE → loop)', () => {
     expect(existsSync(DEVICE)).toBe(false);
     expect(existsSync(`/sys/block/${h.loopDevice.slice(5)}/loop/backing_file`)).toBe(false);
     expect(leftovers(dir, [DEVICE])).toEqual([]);
+    expect(readdirSync(workDir)).toEqual([]); // no mount point, pid file or log left
   };
 
   beforeAll(async () => {

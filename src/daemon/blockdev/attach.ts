@@ -4,7 +4,7 @@
 //
 //   fuse-loop:  NBD socket → nbdfuse (FUSE file) → loop device → mknod /dev/drbdN
 //   nbd-module: NBD socket → nbd-client (/dev/nbdX)           → mknod /dev/drbdN
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { blockDevOf, blockMajor, type DevNo, sameDev } from './devno.js';
 import { removeStaleNode, makeDeviceNode } from './device-node.js';
@@ -90,7 +90,7 @@ async function attachViaFuseLoop(o: AttachBlockDeviceOptions): Promise<BlockDevi
       await flushDevice(loop.path);
       await detachLoop(loop);
       await fuse.stop();
-      await rm(p.mountPoint, { recursive: false, force: true }).catch(() => undefined);
+      await rmdir(p.mountPoint).catch(() => undefined); // empty once unmounted
       await rm(p.log, { force: true });
     });
     return handle;
@@ -108,7 +108,10 @@ async function attachViaNbdModule(o: AttachBlockDeviceOptions): Promise<BlockDev
     await detachNbdKernel(nbd.path).catch(() => undefined);
     throw e;
   }
-  return deviceHandle(o, nbd, 'nbd-module', false, () => detachNbdKernel(nbd.path));
+  return deviceHandle(o, nbd, 'nbd-module', false, async () => {
+    await flushDevice(nbd.path);
+    await detachNbdKernel(nbd.path);
+  });
 }
 
 function deviceHandle(
