@@ -353,8 +353,10 @@ export function syncHandshake(input: SyncHandshakeInput): SyncHandshakeResult {
     return finish(undefined, hg, '7-source-inconsistent');
   }
 
-  // 8. A Primary with good data asked to become SyncTarget: rr-conflict.
-  if (hg < 0 && input.role === Role.Primary && input.disk >= DiskState.Consistent) {
+  // 8. A Primary with good data asked to become SyncTarget: rr-conflict. (A node that just
+  // gave up the Primary role for call-pri-lost-after-sb is Secondary by now.)
+  const roleNow = demoted ? Role.Secondary : input.role;
+  if (hg < 0 && roleNow === Role.Primary && input.disk >= DiskState.Consistent) {
     switch (input.net.rrConflict) {
       case RrConflictPolicy.CallPriLost:
         handler('pri-lost');
