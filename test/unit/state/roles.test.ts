@@ -39,7 +39,10 @@ function world(me: DeviceState, ctx: StateContext, peer?: { state: DeviceState; 
     fenceCalls: 0,
     sleeps: [] as number[],
     onSleep: undefined as undefined | (() => void),
+    calls: 0,
     apply(change: StateChange, opts: { hard: boolean }): SS {
+      // A retry loop that never ends is a failure, not a hang.
+      if (++w.calls > 10) throw new Error('too many state change requests');
       const r = requestStateChange(w.me, change, { ctx, hard: opts.hard });
       if (!r.ok) return r.code;
       if (r.clusterWide && w.peer) {

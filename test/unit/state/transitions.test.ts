@@ -232,6 +232,9 @@ describe('is_valid_state (§2.3), first match wins', () => {
       code: SS.NoUpToDateDisk,
     },
     { rule: 'V9-connected-outdated', ns: connected({ disk: D.Outdated }), code: SS.ConnectedOutdates },
+    { rule: 'V9-connected-outdated', ns: connected({ conn: C.WFBitMapS, disk: D.Outdated }), code: SS.ConnectedOutdates },
+    { rule: 'V9-connected-outdated', ns: connected({ conn: C.SyncSource, disk: D.Outdated }), code: SS.ConnectedOutdates },
+    { rule: 'V9-connected-outdated', ns: connected({ conn: C.PausedSyncS, disk: D.Outdated }), code: SS.ConnectedOutdates },
     { rule: 'V10-no-verify-alg', ns: connected({ conn: C.VerifyS }), code: SS.NoVerifyAlg },
     {
       rule: 'V11-verify-not-supported',
@@ -251,7 +254,7 @@ describe('is_valid_state (§2.3), first match wins', () => {
     },
     { rule: 'V14-connected-pdsk-unknown', ns: connected({ pdsk: D.DUnknown }), code: SS.ConnectedOutdates },
   ];
-  it.each(rows.map((r) => [r.rule, r] as const))('%s', (_n, row) => {
+  it.each(rows.map((r, i) => [`${i} ${r.rule}`, r] as const))('%s', (_n, row) => {
     expect(isValidState(row.ns, net(row.ctx))).toEqual({ code: row.code, rule: row.rule });
     hitRules.add(row.rule);
   });
