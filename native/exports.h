@@ -4,4 +4,5 @@
 
 namespace udrbd {
 void RegisterBackingStore(Napi::Env env, Napi::Object exports);
+void RegisterDevice(Napi::Env env, Napi::Object exports);
 }  // namespace udrbd
