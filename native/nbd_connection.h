@@ -1,6 +1,6 @@
 // One NBD client: the handshake, then the transmission phase on a few worker threads that
-// take turns reading requests from the socket (under a read lock), run them on the Device and
-// send the replies (under a write lock). Requests complete in any order; replies carry the
+// take turns reading requests from the socket (one reader at a time), run them on the Device
+// and send the replies (under a write lock). Requests complete in any order; replies carry the
 // client's handle. The worker that reads a request also runs its local I/O, so a request is
 // never handed between threads on its way to the disk.
 #pragma once
@@ -43,6 +43,8 @@ class NbdConnection {
   uint16_t transmission_flags() const;
 
   void worker();
+  void release_reader();
+  void wake_all_workers();
   bool read_exact(void* dst, size_t n);
   bool send_all(struct iovec* iov, int iovcnt);
   void close_with(const std::string& reason, bool protocol_error);
@@ -60,8 +62,11 @@ class NbdConnection {
   std::string close_reason_;
   std::mutex reason_mu_;
 
-  // Socket input, buffered: many small requests arrive per recv(). Guarded by read_mu_.
-  std::mutex read_mu_;
+  // Socket input, buffered: many small requests arrive per recv(). Only the worker that holds
+  // the reader role (reader_busy_) touches the socket's receive side and rbuf_.
+  std::mutex reader_mu_;
+  std::condition_variable reader_cv_;
+  bool reader_busy_ = false;
   std::unique_ptr<char[]> rbuf_;
   size_t rpos_ = 0, rlen_ = 0;
 
@@ -73,6 +78,7 @@ class NbdConnection {
   std::vector<Slot*> free_;
   std::vector<std::unique_ptr<Slot>> all_;
   unsigned inflight_ = 0;
+  size_t inflight_bytes_ = 0;
 };
 
 }  // namespace udrbd

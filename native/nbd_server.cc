@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 
 #include "nbd_connection.h"
 
@@ -116,8 +117,20 @@ void NbdServer::accept_loop(int listen_fd) {
       ::close(fd);
       return;
     }
-    conns_.push_back(std::make_unique<NbdConnection>(*this, fd, next_id_++));
-    conns_.back()->start();
+    // Each client costs a few threads: a flood of connections is refused, not served until
+    // the process runs out of threads.
+    if (conns_.size() >= cfg_.max_clients) {
+      ::close(fd);
+      if (events_) events_->emit({"nbdError", 0, EMFILE, 0, 0, "too many NBD clients, connection refused"});
+      continue;
+    }
+    auto conn = std::make_unique<NbdConnection>(*this, fd, next_id_++);
+    try {
+      conn->start();
+    } catch (const std::system_error&) {
+      continue;  // no thread for it: the connection object closes the socket
+    }
+    conns_.push_back(std::move(conn));
   }
 }
 

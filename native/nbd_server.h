@@ -26,6 +26,7 @@ struct NbdServerConfig {
   unsigned workers_per_conn = 4; // requests one client can have in local I/O at once
   bool device_pool = false;      // hand requests to the device's I/O pool instead of inline
   unsigned max_inflight = 128;   // per client, before the server stops reading its socket
+  unsigned max_clients = 64;     // connections beyond this are closed at once
 };
 
 class NbdServer {

@@ -13,7 +13,7 @@ import { internalLayout, requireTool, run, sparseFile } from '../integration/nbd
 const MiB = 1024 * 1024;
 const BACKING = 1024 * MiB;
 const SECONDS = Number(process.env.UDRBD_BENCH_SECONDS ?? 6);
-const ROUNDS = Number(process.env.UDRBD_BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.UDRBD_BENCH_ROUNDS ?? 3);
 
 interface Result {
   mibps: number;
