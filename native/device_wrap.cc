@@ -91,6 +91,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     nbd_cfg_.workers_per_conn = static_cast<unsigned>(num("workersPerClient"));
     nbd_cfg_.device_pool = c.Get("devicePool").As<Napi::Boolean>().Value();
     nbd_cfg_.max_inflight = static_cast<unsigned>(num("maxInflightPerClient"));
+    nbd_cfg_.max_clients = static_cast<unsigned>(num("maxClients"));
     events_ = EventQueue::Create(info.Env(), info[1].As<Napi::Function>());
   }
 

@@ -29,8 +29,19 @@ export interface DeviceOptions {
   exportName?: string;
   /** Called with batches of events, on the JS thread. */
   onEvents?: (events: DeviceEvent[]) => void;
-  /** Tuning; the defaults are what measured fastest (docs in test/bench/nbd-local.bench.test.ts). */
-  tuning?: { ioThreads?: number; workersPerClient?: number; devicePool?: boolean; maxInflightPerClient?: number };
+  /** Tuning; the defaults are what measured best in test/bench/nbd-local.bench.test.ts. */
+  tuning?: {
+    /** Threads of the device's own I/O pool (used when devicePool is set; later by the peer link). */
+    ioThreads?: number;
+    /** Threads per NBD client taking turns reading and running its requests. */
+    workersPerClient?: number;
+    /** Hand requests to the device's pool instead of running them on the client's workers. */
+    devicePool?: boolean;
+    /** Requests one client may have in flight before the server stops reading its socket. */
+    maxInflightPerClient?: number;
+    /** Connections beyond this many are closed at once (each client costs threads). */
+    maxClients?: number;
+  };
 }
 
 const BITMAP_BLOCK = 4096;
@@ -76,6 +87,7 @@ export class Device {
         workersPerClient: safeInt('tuning.workersPerClient', t.workersPerClient ?? 4, 1),
         devicePool: t.devicePool ?? false,
         maxInflightPerClient: safeInt('tuning.maxInflightPerClient', t.maxInflightPerClient ?? 128, 1),
+        maxClients: safeInt('tuning.maxClients', t.maxClients ?? 64, 1),
       },
       (events) => {
         // An exception here would surface as an uncaught error on a native callback.

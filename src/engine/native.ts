@@ -28,6 +28,7 @@ export interface NativeDeviceConfig {
   workersPerClient: number;
   devicePool: boolean;
   maxInflightPerClient: number;
+  maxClients: number;
 }
 
 export interface NativeDevicePolicy {

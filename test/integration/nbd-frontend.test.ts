@@ -50,6 +50,24 @@ describe('NBD frontend with real clients', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('also serves over TCP on a loopback address', async () => {
+    const tcpBacking = join(dir, 'tcp.img');
+    sparseFile(tcpBacking, 64 * MiB);
+    const tcpDev = await Device.create({ backingPath: tcpBacking, ...internalLayout(64 * MiB), nbdTcp: { host: '127.0.0.1', port: 0 } });
+    try {
+      tcpDev.setPolicy({ primary: true, writable: true, diskUsable: true, markOutOfSync: false });
+      expect(tcpDev.nbdTcpPort).toBeGreaterThan(0);
+      const tcpUri = `nbd://127.0.0.1:${tcpDev.nbdTcpPort}/`;
+      await nbdsh(['-u', tcpUri, '-c', 'h.pwrite(b"tcp!" * 1024, 4096)\nassert h.pread(4096, 4096) == b"tcp!" * 1024']);
+      const { stdout } = await run('nbdinfo', ['--size', tcpUri]);
+      expect(Number(stdout.trim())).toBe(internalLayout(64 * MiB).usableSizeBytes);
+      expect(readBacking(tcpBacking, 4096, 4).toString()).toBe('tcp!');
+    } finally {
+      await tcpDev.close();
+    }
+    await expect(Device.create({ backingPath: tcpBacking, ...internalLayout(64 * MiB), nbdTcp: { host: '10.0.0.1', port: 0 } })).rejects.toThrow(/127\.0\.0\.0\/8/);
+  });
+
   it('exports the usable size with the flags of a writable device', async () => {
     const { stdout } = await run('nbdinfo', ['--json', uri]);
     const info = JSON.parse(stdout);
@@ -184,6 +202,24 @@ describe('NBD frontend with real clients', () => {
       ro.destroy();
       // libnbd refuses writes on a read-only export before they reach the server.
       await expect(nbdsh(['-u', uri, '-c', 'h.pwrite(b"x" * 512, 0)'])).rejects.toThrow(/read-only|EPERM|not permitted/i);
+    } finally {
+      c.destroy();
+      dev.setPolicy({ primary: true, writable: true, diskUsable: true, markOutOfSync: false });
+    }
+  });
+
+  it('fails I/O with EIO while the local disk is not usable and no peer can serve it', async () => {
+    const c = await RawNbdClient.open(sock);
+    try {
+      dev.setPolicy({ primary: true, writable: true, diskUsable: false, markOutOfSync: true });
+      const dwBefore = dev.counters().dw;
+      const off = 100 * MiB;
+      expect((await c.request(NBD.CMD_READ, off, 4096)).error).toBe(NBD.EIO);
+      expect((await c.request(NBD.CMD_WRITE, off, 4096, 0, Buffer.alloc(4096, 1))).error).toBe(NBD.EIO);
+      expect(dev.counters().dw).toBe(dwBefore);
+      // The write reached no disk at all: its block is out of sync.
+      expect(dev.bitmap.test(off / 4096)).toBe(true);
+      expect(dev.bitmap.clearRange(off, 4096)).toBe(1);
     } finally {
       c.destroy();
       dev.setPolicy({ primary: true, writable: true, diskUsable: true, markOutOfSync: false });

@@ -153,6 +153,25 @@ describe('NBD frontend against hostile clients', () => {
     expect(await c.closedByServer()).toBe(true);
   });
 
+  it('refuses connections beyond the client limit and serves again once they leave', async () => {
+    const limited = join(dir, 'limited.sock');
+    const lim = await Device.create({ backingPath: backing, ...layout, nbdSocketPath: limited, tuning: { maxClients: 3 } });
+    try {
+      const held = [await RawNbdClient.open(limited), await RawNbdClient.open(limited), await RawNbdClient.connect(limited)];
+      const refused = await RawNbdClient.connect(limited);
+      expect(await refused.closedByServer()).toBe(true);
+      expect(lim.clients()).toBe(3);
+      for (const c of held) c.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      const again = await RawNbdClient.open(limited);
+      expect((await again.request(NBD.CMD_READ, 0, 4096)).error).toBe(0);
+      again.destroy();
+    } finally {
+      await lim.close();
+    }
+    await goodClientStillWorks();
+  });
+
   it('finished with no request left in flight and the good client still connected', async () => {
     await goodClientStillWorks();
     const c = dev.counters();
