@@ -153,6 +153,23 @@ describe('NBD frontend against hostile clients', () => {
     expect(await c.closedByServer()).toBe(true);
   });
 
+  it('is not held up by a client that never reads its replies, and still closes cleanly', async () => {
+    const sock2 = join(dir, 'deaf.sock');
+    const other = await Device.create({ backingPath: backing, ...layout, nbdSocketPath: sock2 });
+    const deaf = await RawNbdClient.open(sock2);
+    deaf.sock.pause(); // stop reading: replies pile up until the server's sends block
+    for (let i = 0; i < 200; i++) deaf.send(NBD.CMD_READ, BigInt(i), (i % 32) * MiB, MiB);
+    await new Promise((r) => setTimeout(r, 300));
+    const c = await RawNbdClient.open(sock2);
+    expect((await c.request(NBD.CMD_READ, 0, 4096)).error).toBe(0);
+    c.destroy();
+    await goodClientStillWorks();
+    const t0 = Date.now();
+    await other.close();
+    expect(Date.now() - t0).toBeLessThan(5000);
+    deaf.destroy();
+  });
+
   it('refuses connections beyond the client limit and serves again once they leave', async () => {
     const limited = join(dir, 'limited.sock');
     const lim = await Device.create({ backingPath: backing, ...layout, nbdSocketPath: limited, tuning: { maxClients: 3 } });
