@@ -188,7 +188,7 @@ describe('native bitmap', () => {
     expect(area.readBigUInt64LE(0)).toBe((1n << 20n) | (1n << 21n) | (1n << 40n) | (1n << 50n) | (1n << 51n));
   });
 
-  it('refuses a bitmap too small for the device and a closed device', async () => {
+  it('refuses bad configurations with a clear reason, and a closed device', async () => {
     const f = join(dir, 'small.img');
     sparseFile(f, 3 * MiB);
     await expect(
@@ -197,6 +197,13 @@ describe('native bitmap', () => {
     await expect(
       Device.create({ backingPath: f, usableSizeBytes: usable, bitmapOffsetBytes: 3 * MiB, bitmapBits: bits, nbdSocketPath: join(dir, 'x.sock') }),
     ).rejects.toThrow(/bitmap area .* beyond the end/);
+    await expect(
+      Device.create({ backingPath: join(dir, 'nope.img'), usableSizeBytes: usable, bitmapOffsetBytes: bmOffset, bitmapBits: bits, nbdSocketPath: join(dir, 'x.sock') }),
+    ).rejects.toThrow(/cannot open .*nope\.img: No such file/);
+    // Something that is not a socket at the socket path is not ours to replace.
+    await expect(
+      Device.create({ backingPath: f, usableSizeBytes: usable, bitmapOffsetBytes: bmOffset, bitmapBits: bits, nbdSocketPath: f }),
+    ).rejects.toThrow(/cannot listen on .*small\.img: Address already in use/);
     const { dev } = await open();
     await dev.close();
     expect(() => dev.bitmap.countSet()).toThrow(/device is closed/);
