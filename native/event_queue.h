@@ -1,34 +1,33 @@
-// Events from native threads to JavaScript: queued under a lock and delivered in order, in
-// batches, through one thread-safe function (one JS call per batch, never per request).
+// EventSink that batches events from native threads into one JS callback invocation per
+// turn of the event loop (a ThreadSafeFunction call is scheduled only when none is pending).
 #pragma once
 #include <napi.h>
 
-#include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
+#include "events.h"
+
 namespace udrbd {
 
-class EventQueue {
+class EventQueue : public EventSink, public std::enable_shared_from_this<EventQueue> {
  public:
-  // Builds the JS value of one event on the JS thread.
-  using Builder = std::function<Napi::Value(Napi::Env)>;
+  // Bounded: a flood of identical I/O errors must not grow memory without limit.
+  static constexpr size_t kMaxPending = 1024;
 
-  // Heap-allocated; the queue deletes itself once closed and drained (the thread-safe
-  // function's finalizer), so a native thread can never call into a freed queue.
-  static EventQueue* Create(Napi::Env env, Napi::Function callback, const char* name);
-  void Push(Builder b);
-  // Stops delivery; later pushes are dropped. The owner must not use the pointer afterwards.
-  void Close();
+  static std::shared_ptr<EventQueue> Create(Napi::Env env, Napi::Function callback);
+  void emit(Event ev) override;
+  // No more events after this; drops the reference that kept the callback alive.
+  void close();
 
  private:
-  EventQueue() = default;
-  ~EventQueue() = default;
-  static void Deliver(Napi::Env env, Napi::Function cb, EventQueue* self, std::nullptr_t*);
-  using Tsfn = Napi::TypedThreadSafeFunction<EventQueue, std::nullptr_t, &EventQueue::Deliver>;
-  Tsfn tsfn_;
+  void deliver(Napi::Env env, Napi::Function callback);
+
+  Napi::ThreadSafeFunction tsfn_;
   std::mutex mu_;
-  std::vector<Builder> pending_;
+  std::vector<Event> pending_;
+  uint64_t dropped_ = 0;
   bool scheduled_ = false;
   bool closed_ = false;
 };

@@ -5,4 +5,5 @@
 namespace udrbd {
 void RegisterBackingStore(Napi::Env env, Napi::Object exports);
 void RegisterWire(Napi::Env env, Napi::Object exports);  // wire_binding.cc: the `wire` object
+void RegisterDevice(Napi::Env env, Napi::Object exports);
 }  // namespace udrbd
