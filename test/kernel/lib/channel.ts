@@ -1,0 +1,73 @@
+// Host side of the guest command protocol over the 9p share (guest side:
+// scripts/kernel-rig/guest/serve.sh and run-one.sh).
+//   host:  cmd/N.sh            N = 1, 2, 3, ... without gaps, created by rename
+//   guest: out/N.pid           session id of the running command (for kill -9 -PID)
+//          out/N.stdout(.tmp)  out/N.stderr(.tmp)  renamed into place when done
+//          out/N.rc            exit status, renamed into place last
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExecResult } from './proc.js';
+import { sleep } from './proc.js';
+
+const POLL_MS = 20;
+
+export class CommandChannel {
+  private seq = 0;
+  readonly cmdDir: string;
+  readonly outDir: string;
+
+  constructor(readonly shareDir: string) {
+    this.cmdDir = join(shareDir, 'cmd');
+    this.outDir = join(shareDir, 'out');
+    mkdirSync(this.cmdDir, { recursive: true });
+    mkdirSync(this.outDir, { recursive: true });
+  }
+
+  /** Hands a shell script to the guest; returns its sequence number. */
+  submit(script: string): number {
+    const n = ++this.seq;
+    const tmp = join(this.cmdDir, `.${n}.tmp`);
+    // Written under a name the guest ignores, then renamed: the guest never sees half a script.
+    writeFileSync(tmp, script.endsWith('\n') ? script : `${script}\n`);
+    renameSync(tmp, join(this.cmdDir, `${n}.sh`));
+    return n;
+  }
+
+  /**
+   * Waits for command n to finish. `abort` is polled alongside and, when it returns a
+   * reason (qemu died), ends the wait with that reason. Resolves null on timeout.
+   */
+  async wait(n: number, timeoutMs: number, abort: () => string | undefined): Promise<ExecResult | null> {
+    const rcFile = join(this.outDir, `${n}.rc`);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (existsSync(rcFile)) {
+        return {
+          stdout: readFileSync(join(this.outDir, `${n}.stdout`), 'utf8'),
+          stderr: readFileSync(join(this.outDir, `${n}.stderr`), 'utf8'),
+          code: Number(readFileSync(rcFile, 'utf8').trim()),
+        };
+      }
+      const reason = abort();
+      if (reason) throw new Error(reason);
+      if (Date.now() > deadline) return null;
+      await sleep(POLL_MS);
+    }
+  }
+
+  /** What a still-running (or killed) command has written so far, for timeout reports. */
+  partial(n: number): { stdout: string; stderr: string; started: boolean } {
+    const read = (name: string): string => {
+      try {
+        return readFileSync(join(this.outDir, name), 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    return {
+      stdout: read(`${n}.stdout.tmp`) || read(`${n}.stdout`),
+      stderr: read(`${n}.stderr.tmp`) || read(`${n}.stderr`),
+      started: existsSync(join(this.outDir, `${n}.pid`)),
+    };
+  }
+}
