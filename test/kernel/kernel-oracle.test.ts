@@ -130,7 +130,7 @@ describe('kernel <-> host process: a guest on a tap inside a network namespace',
         s.on('error', (e) => { if (left > 0) setTimeout(() => tryOnce(left - 1), 100); else { console.error(e.message); process.exit(1); } });
       };
       tryOnce(100);`;
-    const r = await g.nsExec(process.execPath, ['-e', client], 30_000);
+    const r = await g.nsExec(process.execPath, ['-e', client], { timeoutMs: 30_000 });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('hello from kguest\n');
     const got = await g.run('for i in 1 2 3 4 5 6 7 8 9 10; do [ -s /tmp/got ] && break; sleep 0.2; done; cat /tmp/got');
@@ -168,10 +168,10 @@ describe('kernel <-> host process: a guest on a tap inside a network namespace',
 
   it('cuts the cable with setLink and removes its namespace at stop', async () => {
     await g.setLink(false);
-    const down = await g.nsExec('busybox', ['ping', '-c', '1', '-W', '1', '10.99.0.1'], 10_000);
+    const down = await g.nsExec('busybox', ['ping', '-c', '1', '-W', '1', '10.99.0.1'], { timeoutMs: 10_000 });
     expect(down.code).not.toBe(0);
     await g.setLink(true);
-    const up = await g.nsExec('busybox', ['ping', '-c', '1', '-W', '5', '10.99.0.1'], 10_000);
+    const up = await g.nsExec('busybox', ['ping', '-c', '1', '-W', '5', '10.99.0.1'], { timeoutMs: 10_000 });
     expect(up.code).toBe(0);
     await g.stop();
     expect(existsSync(`/run/netns/${nsName}`)).toBe(false);

@@ -9,4 +9,4 @@ export { Netns } from './lib/netns.js';
 export { ensureImage, type RigImage } from './lib/image.js';
 export { chooseAccel, type Accel } from './lib/accel.js';
 export { resetArtifacts } from './lib/artifacts.js';
-export type { ExecResult } from './lib/proc.js';
+export type { ExecOptions, ExecResult } from './lib/proc.js';

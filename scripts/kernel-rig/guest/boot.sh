@@ -30,8 +30,8 @@ if arg udrbd.probe >/dev/null; then
   poweroff -f
 fi
 
-# Booted with "quiet" to keep the (slow, emulated) UART out of the boot path; from here on
-# every kernel message except debug goes to the serial log, DRBD's included.
+# Every kernel message except debug goes to the serial log, DRBD's included, whatever
+# loglevel the command line asked for.
 dmesg -n 7
 
 hn=$(arg udrbd.hostname) && hostname "$hn"
@@ -48,6 +48,9 @@ done </etc/rig/modules
 ip link set lo up
 if ip=$(arg udrbd.ip); then
   ip link show eth0 >/dev/null 2>&1 || fatal "no eth0 (virtio_net missing?)"
+  # No IPv6 on the test link unless asked for (udrbd.ipv6=1): its autoconfiguration and
+  # multicast reports would otherwise be the noise in every pcap.
+  arg udrbd.ipv6 >/dev/null || echo 1 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6
   ip addr add "$ip" dev eth0 || fatal "cannot set $ip on eth0"
   ip link set eth0 up || fatal "cannot bring eth0 up"
 fi

@@ -12,7 +12,7 @@ import { ensureImage, type RigImage } from './image.js';
 import { macFor, netArgs, type NetSpec } from './links.js';
 import { Netns, sweepStaleNetns } from './netns.js';
 import { ARTIFACTS_ROOT, QEMU } from './paths.js';
-import { sleep, type ExecResult } from './proc.js';
+import { sleep, type ExecOptions, type ExecResult } from './proc.js';
 import { Qmp } from './qmp.js';
 import { makeRunDir, sweepStaleRunDirs } from './rundir.js';
 
@@ -104,6 +104,9 @@ export class Guest {
     this.name = opts.name;
     this.hostname = opts.hostname ?? opts.name;
     this.address = opts.ip?.split('/')[0];
+    if (opts.ip && (opts.net ?? { kind: 'none' }).kind === 'none') {
+      throw new Error(`guest ${opts.name}: ip ${opts.ip} needs a NIC (net: udpLink() end or { kind: 'tap' })`);
+    }
     this.artifactsDir = join(ARTIFACTS_ROOT, opts.test ?? 'adhoc');
     mkdirSync(this.artifactsDir, { recursive: true });
     this.runDir = makeRunDir();
@@ -280,8 +283,8 @@ export class Guest {
     return this.requireNetns().spawn(cmd, args, opts);
   }
 
-  nsExec(cmd: string, args: readonly string[] = [], timeoutMs?: number): Promise<ExecResult> {
-    return this.requireNetns().exec(cmd, args, timeoutMs);
+  nsExec(cmd: string, args: readonly string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.requireNetns().exec(cmd, args, opts);
   }
 
   /**

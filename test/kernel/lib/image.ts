@@ -41,7 +41,7 @@ export function ensureImage(): Promise<RigImage> {
 
 async function build(): Promise<RigImage> {
   await requireQemu();
-  const r = await run('bash', [BUILD_IMAGE_SCRIPT, '--out', CACHE_DIR], 300_000);
+  const r = await run('bash', [BUILD_IMAGE_SCRIPT, '--out', CACHE_DIR], { timeoutMs: 300_000 });
   if (r.code !== 0) {
     // The script's own message names the missing package; pass it through verbatim.
     throw new Error(r.stderr.trim() || `build-image.sh exited ${r.code}`);
@@ -53,7 +53,7 @@ async function build(): Promise<RigImage> {
 
 async function requireQemu(): Promise<void> {
   try {
-    await run(QEMU, ['--version'], 10_000);
+    await run(QEMU, ['--version'], { timeoutMs: 10_000 });
   } catch {
     throw new Error(`kernel rig: ${QEMU} not found: missing Debian package qemu-system-x86 (run scripts/install-deps.sh as root)`);
   }

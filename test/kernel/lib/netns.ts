@@ -5,7 +5,7 @@
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { registerCleanup } from './cleanup.js';
-import { pidAlive, run, runOk, type ExecResult } from './proc.js';
+import { pidAlive, run, runOk, type ExecOptions, type ExecResult } from './proc.js';
 
 const PREFIX = 'udrbd-rig-';
 let counter = 0;
@@ -55,10 +55,10 @@ export class Netns {
     return spawn(c, a, opts);
   }
 
-  /** Runs a command inside the namespace to completion. */
-  exec(cmd: string, args: readonly string[] = [], timeoutMs = 30_000): Promise<ExecResult> {
+  /** Runs a command inside the namespace to completion (default timeout 30 s). */
+  exec(cmd: string, args: readonly string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
     const [c, a] = this.argv(cmd, args);
-    return run(c, a, timeoutMs);
+    return run(c, a, opts);
   }
 
   /** Kills every process still inside the namespace, then deletes it. Idempotent. */

@@ -27,10 +27,17 @@ export function pidCmdline(pid: number): string {
   }
 }
 
+export interface ExecOptions {
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
 /** Runs a program to completion; never rejects for a non-zero exit (the caller judges). */
-export function run(cmd: string, args: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
+export function run(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const { timeoutMs = 30_000, env, cwd } = opts;
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 << 20, encoding: 'utf8', env, cwd }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
         // Spawn failure or timeout (code is then a string or null): not an exit status.
         reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}${stderr ? `\n${stderr}` : ''}`));
@@ -42,8 +49,8 @@ export function run(cmd: string, args: readonly string[], timeoutMs = 30_000): P
 }
 
 /** Like run(), but a non-zero exit is an error that quotes the command and its stderr. */
-export async function runOk(cmd: string, args: readonly string[], timeoutMs = 30_000): Promise<string> {
-  const r = await run(cmd, args, timeoutMs);
+export async function runOk(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<string> {
+  const r = await run(cmd, args, opts);
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
   return r.stdout;
 }
