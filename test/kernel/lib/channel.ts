@@ -2,8 +2,9 @@
 // scripts/kernel-rig/guest/serve.sh and run-one.sh).
 //   host:  cmd/N.sh            N = 1, 2, 3, ... without gaps, created by rename
 //   guest: out/N.pid           session id of the running command (for kill -9 -PID)
-//          out/N.stdout(.tmp)  out/N.stderr(.tmp)  renamed into place when done
-//          out/N.rc            exit status, renamed into place last
+//          out/N.stdout  out/N.stderr   written while the command runs
+//          out/N.rc            "STATUS\n" in one write once the command has ended: the file
+//                              may exist empty for an instant, so only a full line counts
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecResult } from './proc.js';
@@ -41,11 +42,12 @@ export class CommandChannel {
     const rcFile = join(this.outDir, `${n}.rc`);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (existsSync(rcFile)) {
+      const rc = readOrEmpty(rcFile);
+      if (/^\d+\n$/.test(rc)) {
         return {
-          stdout: readFileSync(join(this.outDir, `${n}.stdout`), 'utf8'),
-          stderr: readFileSync(join(this.outDir, `${n}.stderr`), 'utf8'),
-          code: Number(readFileSync(rcFile, 'utf8').trim()),
+          stdout: readOrEmpty(join(this.outDir, `${n}.stdout`)),
+          stderr: readOrEmpty(join(this.outDir, `${n}.stderr`)),
+          code: Number(rc.trim()),
         };
       }
       const reason = abort();
@@ -57,17 +59,18 @@ export class CommandChannel {
 
   /** What a still-running (or killed) command has written so far, for timeout reports. */
   partial(n: number): { stdout: string; stderr: string; started: boolean } {
-    const read = (name: string): string => {
-      try {
-        return readFileSync(join(this.outDir, name), 'utf8');
-      } catch {
-        return '';
-      }
-    };
     return {
-      stdout: read(`${n}.stdout.tmp`) || read(`${n}.stdout`),
-      stderr: read(`${n}.stderr.tmp`) || read(`${n}.stderr`),
+      stdout: readOrEmpty(join(this.outDir, `${n}.stdout`)),
+      stderr: readOrEmpty(join(this.outDir, `${n}.stderr`)),
       started: existsSync(join(this.outDir, `${n}.pid`)),
     };
+  }
+}
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }
