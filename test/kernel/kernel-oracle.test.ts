@@ -6,44 +6,45 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backingDataMd5, deviceMd5, drbdConf, minorLine, waitProcDrbd } from './drbd-helpers.js';
 import { resetArtifacts, startGuest, udpLink, type Guest } from './rig.js';
+import { suiteSetup } from './suite.js';
 
 // Small disks keep resync and checksums quick under emulation; 16 MiB is 4096 bitmap bits.
 const MiB = 16;
 
 describe('kernel <-> kernel: two guests on an emulated cable', () => {
   const test = 'kernel-oracle-pair';
-  let dir = '';
-  let n1: Guest;
-  let n2: Guest;
-  const both = (fn: (g: Guest) => Promise<unknown>): Promise<unknown[]> => Promise.all([fn(n1), fn(n2)]);
-
-  beforeAll(async () => {
-    resetArtifacts(test);
-    dir = mkdtempSync(join(tmpdir(), 'udrbd-oracle-'));
-    const link = await udpLink();
-    // Booted in parallel: each guest is one vCPU and the machine has two cores.
-    const started = await Promise.allSettled([
-      startGuest({ test, name: 'node1', ip: '10.99.0.1/24', net: link.a, disks: [{ path: join(dir, 'node1.img'), sizeMiB: MiB }] }),
-      startGuest({ test, name: 'node2', ip: '10.99.0.2/24', net: link.b, disks: [{ path: join(dir, 'node2.img'), sizeMiB: MiB }] }),
-    ]);
-    const failed = started.find((s) => s.status === 'rejected');
-    if (failed) {
-      await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
-      throw (failed as PromiseRejectedResult).reason;
-    }
-    [n1, n2] = started.map((s) => (s as PromiseFulfilledResult<Guest>).value) as [Guest, Guest];
-    console.log(`kernel rig: booted node1 in ${n1.bootMs} ms, node2 in ${n2.bootMs} ms (${n1.accel})`);
-  });
-
-  afterAll(async () => {
-    await Promise.all([n1?.stop(), n2?.stop()]);
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const pair = suiteSetup(
+    async () => {
+      resetArtifacts(test);
+      const dir = mkdtempSync(join(tmpdir(), 'udrbd-oracle-'));
+      const link = await udpLink();
+      // Booted in parallel: each guest is one vCPU and the machine has two cores.
+      const started = await Promise.allSettled([
+        startGuest({ test, name: 'node1', ip: '10.99.0.1/24', net: link.a, disks: [{ path: join(dir, 'node1.img'), sizeMiB: MiB }] }),
+        startGuest({ test, name: 'node2', ip: '10.99.0.2/24', net: link.b, disks: [{ path: join(dir, 'node2.img'), sizeMiB: MiB }] }),
+      ]);
+      const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) {
+        await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+        rmSync(dir, { recursive: true, force: true });
+        throw failed.reason;
+      }
+      const [n1, n2] = started.map((s) => (s as PromiseFulfilledResult<Guest>).value) as [Guest, Guest];
+      console.log(`kernel rig: booted node1 in ${n1.bootMs} ms, node2 in ${n2.bootMs} ms (${n1.accel})`);
+      return { n1, n2, dir };
+    },
+    async ({ n1, n2, dir }) => {
+      await Promise.all([n1.stop(), n2.stop()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  );
+  const both = (fn: (g: Guest) => Promise<unknown>): Promise<unknown[]> => Promise.all([fn(pair().n1), fn(pair().n2)]);
 
   it('runs the real DRBD 8.4.11 module', async () => {
+    const { n1 } = pair();
     const r = await n1.run('cat /proc/drbd; uname -r; hostname', { check: true });
     expect(r.stdout).toContain('version: 8.4.11 (api:1/proto:86-101)');
     expect(r.stdout).toContain('node1');
@@ -52,6 +53,7 @@ describe('kernel <-> kernel: two guests on an emulated cable', () => {
   });
 
   it('creates meta-data, comes up and connects Secondary/Secondary Inconsistent/Inconsistent', async () => {
+    const { n1, n2 } = pair();
     const conf = drbdConf(
       { hostname: n1.hostname, address: n1.address! },
       { hostname: n2.hostname, address: n2.address! },
@@ -66,6 +68,7 @@ describe('kernel <-> kernel: two guests on an emulated cable', () => {
   });
 
   it('primary --force makes a SyncSource and both sides end UpToDate/UpToDate', async () => {
+    const { n1, n2 } = pair();
     await n1.run('drbdadm primary --force r0', { check: true });
     await waitProcDrbd(n1, [/cs:Connected/, /ro:Primary\/Secondary/, /ds:UpToDate\/UpToDate/], 60_000);
     await waitProcDrbd(n2, [/cs:Connected/, /ro:Secondary\/Primary/, /ds:UpToDate\/UpToDate/], 30_000);
@@ -75,6 +78,7 @@ describe('kernel <-> kernel: two guests on an emulated cable', () => {
   });
 
   it('replicates writes: the data checksums match on both nodes', async () => {
+    const { n1, n2 } = pair();
     await n1.run('dd if=/dev/urandom of=/dev/drbd0 bs=1M seek=1 count=4 conv=fsync 2>&1', { check: true });
     const [dev, back1, back2] = [await deviceMd5(n1), await backingDataMd5(n1), await backingDataMd5(n2)];
     expect(dev).toMatch(/^[0-9a-f]{32}$/);
@@ -83,6 +87,7 @@ describe('kernel <-> kernel: two guests on an emulated cable', () => {
   });
 
   it('a pulled cable gives NetworkFailure then WFConnection; plugging it back resyncs', async () => {
+    const { n1, n2 } = pair();
     await n1.setLink(false);
     await both((g) => waitProcDrbd(g, [/cs:WFConnection/, /ds:UpToDate\/DUnknown/], 30_000));
     for (const g of [n1, n2]) {
@@ -100,21 +105,18 @@ describe('kernel <-> kernel: two guests on an emulated cable', () => {
 
 describe('kernel <-> host process: a guest on a tap inside a network namespace', () => {
   const test = 'kernel-oracle-netns';
-  let g: Guest;
-  let nsName = '';
-
-  beforeAll(async () => {
-    resetArtifacts(test);
-    g = await startGuest({ test, name: 'kguest', ip: '10.99.0.1/24', net: { kind: 'tap', hostCidr: '10.99.0.254/24' } });
-    nsName = g.netns!.name;
-    console.log(`kernel rig: booted kguest in ${g.bootMs} ms (${g.accel}), namespace ${nsName}`);
-  });
-
-  afterAll(async () => {
-    await g?.stop();
-  });
+  const guest = suiteSetup(
+    async () => {
+      resetArtifacts(test);
+      const g = await startGuest({ test, name: 'kguest', ip: '10.99.0.1/24', net: { kind: 'tap', hostCidr: '10.99.0.254/24' } });
+      console.log(`kernel rig: booted kguest in ${g.bootMs} ms (${g.accel}), namespace ${g.netns!.name}`);
+      return g;
+    },
+    (g) => g.stop(),
+  );
 
   it('a process in the namespace connects to a listener in the guest', async () => {
+    const g = guest();
     // The guest answers one connection with its hostname and keeps what it received.
     await g.run('(echo "hello from $(hostname)" | nc -l -p 7789 > /tmp/got 2>&1 &)', { check: true });
     const client = `
@@ -138,6 +140,7 @@ describe('kernel <-> host process: a guest on a tap inside a network namespace',
   });
 
   it('the guest connects out to a listener in the namespace (DRBD dials both ways)', async () => {
+    const g = guest();
     const server = `
       const net = require('node:net');
       const srv = net.createServer((s) => {
@@ -167,6 +170,8 @@ describe('kernel <-> host process: a guest on a tap inside a network namespace',
   });
 
   it('cuts the cable with setLink and removes its namespace at stop', async () => {
+    const g = guest();
+    const nsName = g.netns!.name;
     await g.setLink(false);
     const down = await g.nsExec('busybox', ['ping', '-c', '1', '-W', '1', '10.99.0.1'], { timeoutMs: 10_000 });
     expect(down.code).not.toBe(0);
