@@ -203,8 +203,12 @@ export class Guest {
     return args;
   }
 
+  private serialTail(lines = 25): string {
+    return this.serialLog().split('\n').slice(-lines).join('\n');
+  }
+
   private bootError(reason: string): Error {
-    const tail = this.serialLog().split('\n').slice(-25).join('\n');
+    const tail = this.serialTail();
     let qemuLog = '';
     try {
       qemuLog = readFileSync(this.artifact('qemu.log'), 'utf8').trim();
@@ -219,23 +223,32 @@ export class Guest {
   }
 
   /** Runs a shell script in the guest (busybox sh, cwd /root). */
-  async run(cmd: string, opts: RunOptions = {}): Promise<ExecResult> {
+  run(cmd: string, opts: RunOptions = {}): Promise<ExecResult> {
+    return this.exec(cmd, opts, cmd);
+  }
+
+  /** run(), with `shown` standing for the script in the transcript. */
+  private async exec(cmd: string, opts: RunOptions, shown: string): Promise<ExecResult> {
     if (this.stopped) throw new Error(`guest ${this.name}: already stopped`);
     const timeoutMs = opts.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
     const t0 = this.elapsed();
     const n = this.channel.submit(cmd);
-    const res = await this.channel.wait(n, timeoutMs, () => (this.qemuExit ? `guest ${this.name}: ${this.qemuExit} while running: ${cmd}` : undefined));
+    const res = await this.channel.wait(n, timeoutMs, () =>
+      this.qemuExit
+        ? `guest ${this.name}: ${this.qemuExit} while running: ${cmd}\n--- serial console (last lines) ---\n${this.serialTail()}`
+        : undefined,
+    );
     if (!res) {
       const p = this.channel.partial(n);
       // Kill the command's whole session so it cannot act later in the test.
       this.channel.submit(`p=$(cat /share/out/${n}.pid 2>/dev/null) && kill -9 -$p`);
-      this.transcript(`### [${this.name} +${t0}s] $ ${cmd}\n${p.stdout}${p.stderr}### TIMEOUT after ${timeoutMs} ms\n\n`);
+      this.transcript(`### [${this.name} +${t0}s] $ ${shown}\n${p.stdout}${p.stderr}### TIMEOUT after ${timeoutMs} ms\n\n`);
       throw new Error(
         `guest ${this.name}: command timed out after ${timeoutMs} ms${p.started ? '' : ' (never started: is the guest alive?)'}: ${cmd}` +
           `\n--- stdout so far ---\n${p.stdout}\n--- stderr so far ---\n${p.stderr}`,
       );
     }
-    this.transcript(`### [${this.name} +${t0}s] $ ${cmd}\n${res.stdout}${res.stderr}### rc=${res.code}\n\n`);
+    this.transcript(`### [${this.name} +${t0}s] $ ${shown}\n${res.stdout}${res.stderr}### rc=${res.code}\n\n`);
     if (opts.check && res.code !== 0) {
       throw new Error(`guest ${this.name}: exit ${res.code}: ${cmd}\n--- stdout ---\n${res.stdout}\n--- stderr ---\n${res.stderr}`);
     }
@@ -247,7 +260,10 @@ export class Guest {
     const name = `file-${Date.now()}-${Math.random().toString(36).slice(2)}`;
     mkdirSync(join(this.channel.shareDir, 'files'), { recursive: true });
     writeFileSync(join(this.channel.shareDir, 'files', name), content);
-    await this.run(`mkdir -p "$(dirname '${guestPath}')" && mv /share/files/${name} '${guestPath}'`, { check: true });
+    const text = Buffer.isBuffer(content) ? `(${content.length} bytes)\n` : content;
+    // The transcript shows the file like a heredoc, not the mv that installs it.
+    await this.exec(`mkdir -p "$(dirname '${guestPath}')" && mv /share/files/${name} '${guestPath}'`, { check: true },
+      `cat > ${guestPath} <<'EOF'\n${text}${text.endsWith('\n') ? '' : '\n'}EOF`);
   }
 
   /** Plugs or pulls the guest's network cable (QMP set_link on netdev n0). */
