@@ -39,6 +39,8 @@ export class Netns {
   async addTap(hostCidr?: string): Promise<string> {
     const tap = `rigtap${this.taps++}`;
     await runOk('ip', ['-n', this.name, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+    // Like the guest's eth0: no IPv6 on the test link, so pcaps hold only the test's traffic.
+    await runOk('ip', ['netns', 'exec', this.name, 'sh', '-c', `echo 1 > /proc/sys/net/ipv6/conf/${tap}/disable_ipv6`]);
     if (hostCidr) await runOk('ip', ['-n', this.name, 'addr', 'add', hostCidr, 'dev', tap]);
     await runOk('ip', ['-n', this.name, 'link', 'set', tap, 'up']);
     return tap;
