@@ -108,7 +108,8 @@ describe('udrbd status', () => {
   it('--watch on a terminal: alternate screen and hidden cursor, a frame per tick, all undone on Ctrl-C', async () => {
     const u = udrbdDeps(true);
     const done = udrbd(['status', '--watch'], u.deps);
-    while (daemon.requests.length < 3) await new Promise((r) => setTimeout(r, 5));
+    const frameCount = () => u.out().split('\x1b[H\x1b[2J').length - 1;
+    while (frameCount() < 3) await new Promise((r) => setTimeout(r, 5));
     u.interrupt();
     expect(await done).toBe(0);
     const text = u.out();
