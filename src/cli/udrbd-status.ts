@@ -16,8 +16,8 @@ export interface StatusOptions {
   watch: boolean;
   /** Redraw interval of --watch. */
   intervalMs: number;
-  /** --watch ends when this resolves (Ctrl-C in real use). */
-  until: Promise<void>;
+  /** --watch ends when this resolves (Ctrl-C in real use); asked only when watching. */
+  until(): Promise<void>;
 }
 
 /** Exit code when udrbdd is not there to ask. */
@@ -44,7 +44,8 @@ const LEAVE = '\x1b[?25h\x1b[?1049l';
 
 async function watch(runDir: string, out: StatusOutput, opts: StatusOptions): Promise<number> {
   let stopped = false;
-  void opts.until.then(() => (stopped = true));
+  const until = opts.until();
+  void until.then(() => (stopped = true));
   out.write(ENTER);
   try {
     while (!stopped) {
@@ -57,7 +58,7 @@ async function watch(runDir: string, out: StatusOutput, opts: StatusOptions): Pr
       }
       if (stopped) break;
       out.write(frame);
-      await Promise.race([opts.until, new Promise((r) => setTimeout(r, opts.intervalMs))]);
+      await Promise.race([until, new Promise((r) => setTimeout(r, opts.intervalMs))]);
     }
   } finally {
     out.write(LEAVE);

@@ -47,7 +47,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         json: argv.includes('--json'),
         watch: argv.includes('--watch'),
         intervalMs: deps.watchIntervalMs,
-        until: argv.includes('--watch') ? deps.interrupted() : Promise.resolve(),
+        until: () => deps.interrupted(),
       });
     },
   },

@@ -21,11 +21,14 @@ export interface Reply {
   result?: unknown;
 }
 
+/** drbdsetup's texts are whole lines; a daemon text without its final newline still ends one,
+ * so the next line (the `Command ...` line) does not run into it. */
+const line = (s: string) => (s && !s.endsWith('\n') ? `${s}\n` : s);
 const out = (s: string) => {
-  if (s) process.stdout.write(s);
+  if (s) process.stdout.write(line(s));
 };
 const err = (s: string) => {
-  if (s) process.stderr.write(s);
+  if (s) process.stderr.write(line(s));
 };
 
 export function wrapperLine(argv: readonly string[], code: number): string {

@@ -45,6 +45,11 @@ describe('a failing low-level call', () => {
     );
   });
 
+  it('a daemon text without its final newline still ends its line before the wrapper line', async () => {
+    daemon.failOn('primary', { exitCode: 17, stderr: NO_UPTODATE.trimEnd() });
+    expect((await run('primary', 'r0')).stderr).toBe(`${NO_UPTODATE}Command 'drbdsetup primary 0' terminated with exit code 17\n`);
+  });
+
   it('11: wrapper line, exit 11', async () => {
     const held = '0: State change failed: (-12) Device is held open by someone\n';
     daemon.failOn('secondary', { exitCode: 11, stderr: held });
