@@ -23,8 +23,9 @@ export interface DaemonAnswer {
 }
 
 export type FallbackDecision =
-  /** Report the daemon's answer; `wrapper` false: drbdadm prints no `Command ...` line here. */
-  | { kind: 'daemon'; print: boolean; wrapper: boolean }
+  /** Report the daemon's answer (or nothing, when `print` is false) — never with the
+   * `Command ...` line: drbdadm-84 prints none for these. */
+  | { kind: 'daemon'; print: boolean }
   /** Drop the daemon's answer and run the offline step. */
   | { kind: 'offline' };
 
@@ -37,7 +38,7 @@ export type FallbackDecision =
  */
 export function fallbackDecision(rule: 'offline-unless-11-17' | 'outdate', answer: DaemonAnswer): FallbackDecision {
   const code = answer.exitCode;
-  if (code === 0) return { kind: 'daemon', print: true, wrapper: false };
-  if (rule === 'outdate') return code === 17 ? { kind: 'daemon', print: false, wrapper: false } : { kind: 'offline' };
-  return code === 11 || code === 17 ? { kind: 'daemon', print: true, wrapper: false } : { kind: 'offline' };
+  if (code === 0) return { kind: 'daemon', print: true };
+  if (rule === 'outdate') return code === 17 ? { kind: 'daemon', print: false } : { kind: 'offline' };
+  return code === 11 || code === 17 ? { kind: 'daemon', print: true } : { kind: 'offline' };
 }

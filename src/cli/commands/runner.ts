@@ -107,7 +107,7 @@ export class Runner {
     const fb = step.fallback as NonNullable<DaemonStep['fallback']>;
     const decision = fallbackDecision(fb.rule, answer);
     if (decision.kind === 'daemon') {
-      if (decision.print) this.report(step.argv, answer, decision.wrapper);
+      if (decision.print) this.report(step.argv, answer, false);
       return answer.exitCode;
     }
     // No meta-data tool to fall back to: the daemon's answer is all there is.

@@ -6,7 +6,9 @@
 // 2. a repeated option, and a volume's own `disk {}` option, show the value udrbd applies (the
 //    last statement; the volume's over the resource's), where drbdadm-84 passes the first one
 //    and lets resource/common values beat the volume's;
-// 3. parse warnings are printed once (drbdadm-84 repeats them once per internal pass).
+// 3. parse warnings are printed once (drbdadm-84 repeats them once per internal pass);
+// 4. a non-ASCII character gets one backslash (drbdadm-84 puts one before each of its UTF-8
+//    bytes, which leaves invalid UTF-8 on the terminal).
 // Needs root (unshare --uts for the fake hostname) and drbd-utils; fails if either is missing.
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -122,6 +124,22 @@ describe('deliberate difference 3: warnings once', () => {
       expect(want.stderr).toBe(warning.repeat(3));
       expect(got).toEqual({ ...want, stderr: warning });
     }
+  });
+});
+
+describe('deliberate difference 4: non-ASCII characters', () => {
+  it('one backslash per character', async () => {
+    const file = writeConf(`global { disable-ip-verification; }
+resource s {
+  net { shared-secret "pässwört"; }
+  on n1 { device /dev/drbd1; disk /dev/c; meta-disk internal; address 10.0.0.1:7001; }
+  on n2 { device /dev/drbd1; disk /dev/c; meta-disk internal; address 10.0.0.2:7001; }
+}
+`);
+    const { want, got } = await both('n1', ['-d', '-c', file, 'connect', 's']);
+    expect(got).toEqual({ stdout: 'drbdsetup connect s ipv4:10.0.0.1:7001 ipv4:10.0.0.2:7001 --shared-secret=p\\ässw\\ört\n', stderr: '', code: 0 });
+    // drbdadm-84: backslash, byte, backslash, byte — not valid UTF-8 any more.
+    expect(want.stdout).toContain('--shared-secret=p\\\uFFFD\\\uFFFDssw');
   });
 });
 
