@@ -361,3 +361,35 @@ export function applyAl(t: MetaTarget, o: ToolOutput): number {
   t.io.flush();
   return 0;
 }
+
+// ---- invalidate / outdate --------------------------------------------------------------
+
+/**
+ * drbdmeta invalidate (spec/states.md §5, "drbdmeta fallback"): the whole device must be
+ * resynced from the peer: FULL_SYNC set, CONSISTENT and WAS_UP_TO_DATE cleared.
+ */
+export function invalidate(t: MetaTarget, _o: ToolOutput): number {
+  const m = openMeta(t);
+  const flags = ((m.sb.flags | MDF.FULL_SYNC) & ~(MDF.CONSISTENT | MDF.WAS_UP_TO_DATE)) >>> 0;
+  t.io.writeAt(m.layout.mdOffsetBytes, encodeSuperblock({ ...m.sb, flags }));
+  t.io.flush();
+  return 0;
+}
+
+/**
+ * drbdmeta outdate: a consistent disk is marked Outdated (WAS_UP_TO_DATE cleared); an
+ * inconsistent one cannot be ("Device is inconsistent.", exit 5).
+ */
+export function outdate(t: MetaTarget, o: ToolOutput): number {
+  const m = openMeta(t);
+  if ((m.sb.flags & MDF.CONSISTENT) === 0) {
+    o.err('Device is inconsistent.\n');
+    return 5;
+  }
+  const flags = (m.sb.flags & ~MDF.WAS_UP_TO_DATE) >>> 0;
+  if (flags !== m.sb.flags) {
+    t.io.writeAt(m.layout.mdOffsetBytes, encodeSuperblock({ ...m.sb, flags }));
+    t.io.flush();
+  }
+  return 0;
+}
