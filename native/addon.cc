@@ -6,6 +6,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   udrbd::RegisterBackingStore(env, exports);
   udrbd::RegisterWire(env, exports);
   udrbd::RegisterDevice(env, exports);
+  udrbd::RegisterPeerLink(env, exports);
   return exports;
 }
 

@@ -19,6 +19,16 @@ Device::Device(const DeviceConfig& cfg, EventSink* events) : cfg_(cfg), events_(
                              " overlaps the data area of " + cfg.backing_path);
   }
   bitmap_->load(*disk_, cfg.bitmap_offset);
+  if (cfg.al_extents > 0) {
+    al_ = std::make_unique<ActivityLog>(
+        cfg.al_extents, cfg.al_offset,
+        [this](uint64_t off, const uint8_t* block) {
+          int e = disk_->write(off, block, 4096);
+          return e ? e : disk_->sync();
+        },
+        // The bitmap carries an extent's out-of-sync bits once it leaves the log.
+        [this](uint32_t) { flush_bitmap(); });
+  }
   pool_ = std::make_unique<IoPool>(cfg.io_threads ? cfg.io_threads : 1, [this](Request* r) { execute(r); });
 }
 
@@ -48,7 +58,7 @@ int Device::check(const Request* r, uint32_t pol) const {
     return IsWriteOp(r->op) ? ENOSPC : EINVAL;
   }
   // Secondary never accepts application writes (DESIGN.md "The block device").
-  if (IsWriteOp(r->op) && !(pol & kWritable)) return EPERM;
+  if (IsWriteOp(r->op) && !(pol & kWritable) && !(r->flags & kReqFromPeer)) return EPERM;
   return 0;
 }
 
@@ -62,7 +72,8 @@ void Device::execute(Request* r) {
   r->local_err = 0;
   r->replicated = false;
   r->net_ok.store(false, std::memory_order_relaxed);
-  Replicator* rep = replicator_.load(std::memory_order_acquire);
+  const bool from_peer = (r->flags & kReqFromPeer) != 0;
+  Replicator* rep = from_peer ? nullptr : replicator_.load(std::memory_order_acquire);
   bool local = (pol & kDiskUsable) != 0;
 
   if (r->op == Op::Read && !local) {
@@ -78,10 +89,10 @@ void Device::execute(Request* r) {
 
   // Two parts while a replicator may take the write: set before offering it, because the
   // link may report the net part before submit_write returns.
-  bool offer = IsWriteOp(r->op) && rep != nullptr;
+  bool offer = (IsWriteOp(r->op) || r->op == Op::Flush) && rep != nullptr;
   r->parts_left.store(offer ? 2 : 1, std::memory_order_relaxed);
   if (offer) {
-    if (rep->submit_write(*r)) {
+    if (r->op == Op::Flush ? rep->submit_flush(*r) : rep->submit_write(*r)) {
       r->replicated = true;
     } else {
       r->parts_left.fetch_sub(1, std::memory_order_relaxed);
@@ -89,7 +100,12 @@ void Device::execute(Request* r) {
   }
   if (local) {
     lo_.fetch_add(1, std::memory_order_relaxed);
-    r->local_err = do_local(r);
+    // Application writes enter the activity log first, so that a crash of this Primary
+    // resyncs exactly the extents that may differ (spec/metadata-v08.md §4).
+    const bool logged = al_ && !from_peer && IsWriteOp(r->op);
+    r->local_err = logged ? al_->BeginIo(r->offset, r->len) : 0;
+    if (!r->local_err) r->local_err = do_local(r);
+    if (logged) al_->EndIo(r->offset, r->len);
     lo_.fetch_sub(1, std::memory_order_relaxed);
     if (r->local_err && events_) {
       events_->emit({"ioError", 0, r->local_err, r->offset, r->len,
@@ -141,7 +157,7 @@ void Device::part_done(Request* r) {
     finish(r, r->replicated ? (net_ok ? 0 : EIO) : r->local_err);
     return;
   }
-  if (IsWriteOp(r->op)) {
+  if (IsWriteOp(r->op) && !(r->flags & kReqFromPeer)) {
     // Blocks the peer did not get are out of sync: a replicated write whose net part failed,
     // or a write while not replicating when the policy says so (disconnected Primary).
     bool mark = r->replicated ? !net_ok : (policy_bits() & kMarkOos) != 0;
@@ -164,7 +180,7 @@ uint64_t Device::flush_bitmap() {
 DeviceCounters Device::counters() const {
   auto rd = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   auto ri = [](const std::atomic<int64_t>& a) { return a.load(std::memory_order_relaxed); };
-  return DeviceCounters{rd(ns_) >> 10, rd(nr_) >> 10, rd(dw_) >> 10, rd(dr_) >> 10, rd(al_), rd(bm_),
+  return DeviceCounters{rd(ns_) >> 10, rd(nr_) >> 10, rd(dw_) >> 10, rd(dr_) >> 10, al_ ? al_->transactions() : 0, rd(bm_),
                         ri(lo_), ri(pe_), ri(ua_), ri(ap_), ri(ep_), bitmap_->count() * 4};
 }
 

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "activity_log.h"
 #include "bitmap.h"
 #include "events.h"
 #include "io_pool.h"
@@ -25,6 +26,8 @@ struct DeviceConfig {
   uint64_t bitmap_offset = 0;      // byte offset of the on-disk bitmap area
   uint64_t bitmap_bits = 0;        // >= ceil(usable_bytes / 4 KiB)
   unsigned io_threads = 2;         // the pool behind submit()
+  uint32_t al_extents = 0;         // activity-log slots; 0 = no activity log
+  uint64_t al_offset = 0;          // byte offset of the activity-log area
 };
 
 // Set from JS with one call per state change, never per request.
@@ -64,6 +67,12 @@ class Device {
   void set_policy(const DevicePolicy& p);
   DevicePolicy policy() const;
   bool writes_allowed() const { return policy_bits() & kWritable; }
+  // While every bit is out of sync anyway, activity-log transactions are pointless (the
+  // `s` flag of /proc/drbd); the control plane sets and clears this.
+  void set_al_suspended(bool s) {
+    if (al_) al_->SetSuspended(s);
+  }
+  bool al_suspended() const { return al_ && al_->suspended(); }
 
   uint64_t usable_bytes() const { return cfg_.usable_bytes; }
   DeviceCounters counters() const;
@@ -83,12 +92,13 @@ class Device {
   EventSink* events_;
   std::unique_ptr<LocalDisk> disk_;
   std::unique_ptr<Bitmap> bitmap_;
+  std::unique_ptr<ActivityLog> al_;
   std::atomic<uint32_t> policy_{kDiskUsable};
   std::atomic<Replicator*> replicator_{nullptr};
   std::mutex bitmap_flush_mu_;
 
   // Counters. dw/dr/ns/nr in bytes here, reported in KiB.
-  std::atomic<uint64_t> ns_{0}, nr_{0}, dw_{0}, dr_{0}, al_{0}, bm_{0};
+  std::atomic<uint64_t> ns_{0}, nr_{0}, dw_{0}, dr_{0}, bm_{0};
   std::atomic<int64_t> lo_{0}, pe_{0}, ua_{0}, ap_{0}, ep_{0};
 
   std::unique_ptr<IoPool> pool_;  // last: its threads use everything above

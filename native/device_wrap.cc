@@ -71,6 +71,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
                         InstanceMethod("bitmapFindNextSet", &DeviceWrap::BitmapFindNextSet),
                         InstanceMethod("bitmapDirtyPages", &DeviceWrap::BitmapDirtyPages),
                         InstanceMethod("flushBitmap", &DeviceWrap::FlushBitmap),
+                        InstanceMethod("setAlSuspended", &DeviceWrap::SetAlSuspended),
                         InstanceMethod("close", &DeviceWrap::Close)});
   }
 
@@ -84,6 +85,8 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     dev_cfg_.bitmap_offset = static_cast<uint64_t>(num("bitmapOffsetBytes"));
     dev_cfg_.bitmap_bits = static_cast<uint64_t>(num("bitmapBits"));
     dev_cfg_.io_threads = static_cast<unsigned>(num("ioThreads"));
+    dev_cfg_.al_extents = static_cast<uint32_t>(num("alExtents"));
+    dev_cfg_.al_offset = static_cast<uint64_t>(num("alOffsetBytes"));
     nbd_cfg_.unix_path = str("nbdSocketPath");
     nbd_cfg_.tcp_host = str("nbdTcpHost");
     nbd_cfg_.tcp_port = static_cast<int>(num("nbdTcpPort"));
@@ -281,6 +284,25 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
 
   // close() -> Promise: disconnects clients after their in-flight requests, stops the I/O
   // threads, writes the dirty bitmap pages and closes the backing device.
+  Napi::Value SetAlSuspended(const Napi::CallbackInfo& info) {
+    auto core = GetCore(info.Env());
+    if (core) core->device->set_al_suspended(info[0].As<Napi::Boolean>().Value());
+    return info.Env().Undefined();
+  }
+
+ public:
+  // The open device with a reference that keeps it alive (for the peer link).
+  std::shared_ptr<Device> SharedDevice() {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!core_) return nullptr;
+    return std::shared_ptr<Device>(core_, core_->device.get());
+  }
+  static bool IsInstance(Napi::Value v) {
+    return constructor_ != nullptr && v.IsObject() && v.As<Napi::Object>().InstanceOf(constructor_->Value());
+  }
+  static Napi::FunctionReference* constructor_;
+
+ private:
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::shared_ptr<Core> core;
@@ -321,10 +343,20 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
   Napi::ObjectReference self_ref_;
 };
 
+Napi::FunctionReference* DeviceWrap::constructor_ = nullptr;
+
 }  // namespace
 
+std::shared_ptr<Device> SharedDevice(Napi::Value v) {
+  if (!DeviceWrap::IsInstance(v)) return nullptr;
+  return DeviceWrap::Unwrap(v.As<Napi::Object>())->SharedDevice();
+}
+
 void RegisterDevice(Napi::Env env, Napi::Object exports) {
-  exports.Set("Device", DeviceWrap::Define(env));
+  Napi::Function ctor = DeviceWrap::Define(env);
+  // One addon instance per process (the daemon); the reference lives as long as it does.
+  DeviceWrap::constructor_ = new Napi::FunctionReference(Napi::Persistent(ctor));
+  exports.Set("Device", ctor);
 }
 
 }  // namespace udrbd

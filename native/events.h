@@ -14,7 +14,7 @@ struct Event {
   int err = 0;          // errno, 0 if none
   uint64_t offset = 0;
   uint64_t len = 0;
-  std::string text;     // human-readable detail
+  std::string text = {};  // human-readable detail
   // Further named numbers and one byte payload, for events that carry more than the fields
   // above (the peer link's connection and control-packet events).
   std::vector<std::pair<std::string, double>> numbers = {};

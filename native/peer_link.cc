@@ -399,69 +399,140 @@ void PeerLink::SendBlockAck(uint16_t cmd, const uint8_t* sector_raw, const uint8
   SendMeta(cmd, ack, sizeof(ack));
 }
 
-bool PeerLink::ReplicateWrite(uint64_t offset, const uint8_t* data, uint32_t len, uint32_t dp_flags, NetDone done) {
-  uint32_t flags = dp_flags | w::DP_RW_SYNC;
-  if (settings_.protocol == 3) flags |= w::DP_SEND_WRITE_ACK;
-  if (settings_.protocol == 2) flags |= w::DP_SEND_RECEIVE_ACK;
-  uint8_t p[w::kPDataSize];
-  uint64_t id;
-  {
-    std::lock_guard<std::mutex> sl(data_send_mu_);
-    {
-      std::lock_guard<std::mutex> l(tl_mu_);
-      if (!connected_ || failed_) return false;
-      if (close_epoch_before_next_ || epoch_ids_.size() >= static_cast<size_t>(settings_.max_epoch_size))
-        CloseEpochLocked();
-      id = next_block_id_++;
-      tl_.emplace(id, TlEntry{offset, len, epoch_nr_, false, std::move(done), Clock::now()});
-      epoch_ids_.push_back(id);
-      epoch_inflight_++;
-      pe_++;
-    }
-    w::PData pd;
-    pd.sector = offset >> 9;
-    pd.block_id = id;  // our handle, echoed raw in the ack
-    pd.seq_num = ++seq_;
-    pd.dp_flags = flags;
-    w::Encode(pd, p);
-    // On failure the entry stays in the transfer log: teardown completes it as not replicated.
-    if (!SendLocked(data_, w::P_DATA, p, sizeof(p), data, len)) return true;
-  }
-  ns_bytes_ += len;
-  if (settings_.protocol == 1) {
-    // Protocol A: handed to TCP is the network condition; the entry stays until its epoch
-    // is barrier-acknowledged.
-    NetDone cb;
-    {
-      std::lock_guard<std::mutex> l(tl_mu_);
-      auto it = tl_.find(id);
-      if (it == tl_.end() || it->second.net_done) return true;
-      it->second.net_done = true;
-      pe_--;
-      cb = it->second.done;
-      if (it->second.epoch == epoch_nr_) {
-        epoch_inflight_--;
-        close_epoch_before_next_ = true;
-      }
-    }
-    cb(true);
-    MaybeCloseIdleEpoch();
-  }
+bool PeerLink::submit_write(Request& req) {
+  std::lock_guard<std::mutex> l(tl_mu_);
+  if (!connected_ || failed_ || !replicating_) return false;
+  const uint64_t id = next_block_id_++;
+  tl_.emplace(id, TlEntry{&req, req.offset, static_cast<uint32_t>(req.len), 0, false, false, Clock::now()});
+  pe_++;
+  Post([this, id] { SendWrite(id); });
   return true;
 }
 
-// Caller holds data_send_mu_ and tl_mu_. Sends P_BARRIER for the open epoch (if it had
-// writes) and opens the next one.
-void PeerLink::CloseEpochLocked() {
+bool PeerLink::submit_read(Request&) {
+  // Reads the local disk cannot serve (diskless, SyncTarget) would go to the peer as
+  // P_DATA_REQUEST; this build keeps a local disk for every readable state.
+  return false;
+}
+
+bool PeerLink::submit_flush(Request& req) {
+  {
+    std::lock_guard<std::mutex> l(tl_mu_);
+    if (!connected_ || failed_ || !replicating_) return false;
+  }
+  Post([this, r = &req] { SendFlush(r); });
+  return true;
+}
+
+bool PeerLink::CloseEpochLocked(uint32_t* barrier) {
   close_epoch_before_next_ = false;
-  if (epoch_ids_.empty()) return;
-  uint8_t b[w::kPBarrierSize];
-  w::Encode(w::PBarrier{epoch_nr_}, b);
+  if (epoch_ids_.empty()) return false;
+  *barrier = epoch_nr_;
   sent_epochs_.push_back(SentEpoch{epoch_nr_, static_cast<uint32_t>(epoch_ids_.size()), std::move(epoch_ids_)});
   epoch_ids_.clear();
   epoch_nr_++;
   epoch_inflight_ = 0;
-  SendLocked(data_, w::P_BARRIER, b, sizeof(b), nullptr, 0);
+  return true;
+}
+
+// Sender thread. The send mutex is held across the bookkeeping and the send, so teardown
+// (which takes it first) cannot complete an entry whose data is being sent; tl_mu_ is never
+// held during a send, so the meta receiver can always take acks.
+void PeerLink::SendWrite(uint64_t id) {
+  std::lock_guard<std::mutex> sl(data_send_mu_);
+  uint32_t barrier = 0;
+  bool send_barrier = false;
+  Request* req;
+  w::PData pd;
+  {
+    std::lock_guard<std::mutex> l(tl_mu_);
+    auto it = tl_.find(id);
+    if (it == tl_.end()) return;  // the connection was lost meanwhile: already completed
+    if (close_epoch_before_next_ || epoch_ids_.size() >= static_cast<size_t>(settings_.max_epoch_size))
+      send_barrier = CloseEpochLocked(&barrier);
+    TlEntry& e = it->second;
+    e.epoch = epoch_nr_;
+    e.sent = true;
+    e.since = Clock::now();
+    epoch_ids_.push_back(id);
+    epoch_inflight_++;
+    req = e.req;
+    uint32_t flags = w::DP_RW_SYNC;
+    if (settings_.protocol == 3) flags |= w::DP_SEND_WRITE_ACK;
+    if (settings_.protocol == 2) flags |= w::DP_SEND_RECEIVE_ACK;
+    if (req->flags & kReqFua) flags |= w::DP_FUA;
+    pd.sector = req->offset >> 9;
+    pd.block_id = id;  // our handle, echoed raw in the ack
+    pd.seq_num = ++seq_;
+    pd.dp_flags = flags;
+  }
+  if (send_barrier) {
+    uint8_t b[w::kPBarrierSize];
+    w::Encode(w::PBarrier{barrier}, b);
+    if (!SendLocked(data_, w::P_BARRIER, b, sizeof(b), nullptr, 0)) return;
+  }
+  bool ok;
+  if (req->op == Op::Write) {
+    uint8_t p[w::kPDataSize];
+    w::Encode(pd, p);
+    ok = SendLocked(data_, w::P_DATA, p, sizeof(p), req->data, req->len);
+  } else {
+    // Trim and zero-out travel as P_TRIM: "write zeroes over the range", no data.
+    w::PTrim t;
+    t.data = pd;
+    t.data.dp_flags |= w::DP_DISCARD;
+    t.size = static_cast<uint32_t>(req->len);
+    uint8_t p[w::kPTrimSize];
+    w::Encode(t, p);
+    ok = SendLocked(data_, w::P_TRIM, p, sizeof(p), nullptr, 0);
+  }
+  if (!ok) return;  // teardown completes the entry as not replicated
+  if (req->op == Op::Write) ns_bytes_ += req->len;
+  if (settings_.protocol != 1) return;
+  // Protocol A: handed to TCP is the network condition; the entry stays in the transfer log
+  // until its epoch is barrier-acknowledged.
+  {
+    std::lock_guard<std::mutex> l(tl_mu_);
+    auto it = tl_.find(id);
+    if (it == tl_.end() || it->second.net_done) return;
+    it->second.net_done = true;
+    pe_--;
+    epoch_inflight_--;
+    close_epoch_before_next_ = true;
+  }
+  host_->NetDone(req, true);
+  MaybeCloseIdleEpoch();
+}
+
+void PeerLink::SendFlush(Request* req) {
+  std::lock_guard<std::mutex> sl(data_send_mu_);
+  uint32_t barrier = 0;
+  bool send_barrier;
+  bool nothing_pending;
+  {
+    std::lock_guard<std::mutex> l(tl_mu_);
+    if (!connected_ || failed_) {
+      nothing_pending = false;
+      send_barrier = false;
+    } else {
+      send_barrier = CloseEpochLocked(&barrier);
+      nothing_pending = sent_epochs_.empty();
+      if (!nothing_pending) flush_waiters_.emplace_back(sent_epochs_.back().nr, req);
+    }
+  }
+  if (send_barrier) {
+    uint8_t b[w::kPBarrierSize];
+    w::Encode(w::PBarrier{barrier}, b);
+    SendLocked(data_, w::P_BARRIER, b, sizeof(b), nullptr, 0);
+  }
+  if (nothing_pending) host_->NetDone(req, true);
+  else if (!connected_ || failed_) {
+    // Lost meanwhile: teardown answered the waiters; a flush that never got queued fails here.
+    std::lock_guard<std::mutex> l(tl_mu_);
+    for (auto it = flush_waiters_.begin(); it != flush_waiters_.end(); ++it) {
+      if (it->second == req) return;
+    }
+  }
 }
 
 // When the sender goes idle (no write of the open epoch still waiting for the peer), close
@@ -470,39 +541,29 @@ void PeerLink::CloseEpochLocked() {
 void PeerLink::MaybeCloseIdleEpoch() {
   Post([this] {
     std::lock_guard<std::mutex> sl(data_send_mu_);
-    std::lock_guard<std::mutex> l(tl_mu_);
-    if (connected_ && !failed_ && epoch_inflight_ == 0 && !epoch_ids_.empty()) CloseEpochLocked();
+    uint32_t barrier = 0;
+    bool send_barrier = false;
+    {
+      std::lock_guard<std::mutex> l(tl_mu_);
+      if (connected_ && !failed_ && epoch_inflight_ == 0) send_barrier = CloseEpochLocked(&barrier);
+    }
+    if (send_barrier) {
+      uint8_t b[w::kPBarrierSize];
+      w::Encode(w::PBarrier{barrier}, b);
+      SendLocked(data_, w::P_BARRIER, b, sizeof(b), nullptr, 0);
+    }
   });
-}
-
-void PeerLink::FlushBarrier(std::function<void(bool ok)> done) {
-  std::unique_lock<std::mutex> sl(data_send_mu_);
-  std::unique_lock<std::mutex> l(tl_mu_);
-  if (!connected_ || failed_) {
-    l.unlock();
-    sl.unlock();
-    done(false);
-    return;
-  }
-  if (!epoch_ids_.empty()) CloseEpochLocked();
-  if (sent_epochs_.empty()) {
-    l.unlock();
-    sl.unlock();
-    done(true);
-    return;
-  }
-  flush_waiters_.emplace_back(sent_epochs_.back().nr, std::move(done));
 }
 
 void PeerLink::OnBlockAck(uint16_t cmd, const uint8_t* payload) {
   uint64_t id;
   std::memcpy(&id, payload + 8, 8);  // our own block_id, echoed raw
-  NetDone cb;
-  bool ok = cmd != w::P_NEG_ACK;
+  Request* req;
+  const bool ok = cmd != w::P_NEG_ACK;
   {
     std::lock_guard<std::mutex> l(tl_mu_);
     auto it = tl_.find(id);
-    if (it == tl_.end()) {
+    if (it == tl_.end() || !it->second.sent) {
       Log(50, std::string("BUG! ") + w::CommandName(cmd) + " for unknown block_id");
       Fail(LinkLoss::kProtocolError);
       return;
@@ -512,7 +573,7 @@ void PeerLink::OnBlockAck(uint16_t cmd, const uint8_t* payload) {
     if (e.net_done) return;
     e.net_done = true;
     pe_--;
-    cb = e.done;
+    req = e.req;
     if (e.epoch == epoch_nr_) {
       epoch_inflight_--;
       // A completed write ends its epoch: whatever the application submits after this
@@ -520,15 +581,14 @@ void PeerLink::OnBlockAck(uint16_t cmd, const uint8_t* payload) {
       close_epoch_before_next_ = true;
     }
   }
-  cb(ok);
+  host_->NetDone(req, ok);
   MaybeCloseIdleEpoch();
 }
 
 void PeerLink::OnBarrierAck(const uint8_t* payload) {
   w::PBarrierAck ack = w::DecodePBarrierAck(payload, w::kPBarrierAckSize);
   uint32_t nr = ack.barrier;  // our own number, echoed raw
-  uint32_t set_size = ack.set_size;
-  std::vector<std::function<void(bool)>> waiters;
+  std::vector<Request*> flushed;
   {
     std::lock_guard<std::mutex> l(tl_mu_);
     if (sent_epochs_.empty() || sent_epochs_.front().nr != nr) {
@@ -538,8 +598,8 @@ void PeerLink::OnBarrierAck(const uint8_t* payload) {
       return;
     }
     SentEpoch& ep = sent_epochs_.front();
-    if (ep.writes != set_size) {
-      Log(50, "BAD! BarrierAck #" + std::to_string(nr) + " received with n_writes=" + std::to_string(set_size) +
+    if (ep.writes != ack.set_size) {
+      Log(50, "BAD! BarrierAck #" + std::to_string(nr) + " received with n_writes=" + std::to_string(ack.set_size) +
                   ", expected n_writes=" + std::to_string(ep.writes) + "!");
       Fail(LinkLoss::kProtocolError);
       return;
@@ -550,14 +610,14 @@ void PeerLink::OnBarrierAck(const uint8_t* payload) {
       // Epoch numbers wrap; barrier acks arrive in order, so "at or before nr" is a signed
       // distance test.
       if (static_cast<int32_t>(it->first - nr) <= 0) {
-        waiters.push_back(std::move(it->second));
+        flushed.push_back(it->second);
         it = flush_waiters_.erase(it);
       } else {
         ++it;
       }
     }
   }
-  for (auto& w : waiters) w(true);
+  for (Request* r : flushed) host_->NetDone(r, true);
 }
 
 // ---------------------------------------------------------------- receiving
@@ -802,7 +862,8 @@ void PeerLink::MetaReceiver() {
       int64_t limit = static_cast<int64_t>(settings_.ko_count) * settings_.timeout_ms;
       for (auto& [id, e] : tl_) {
         (void)id;
-        auto age = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - e.sent).count();
+        if (!e.sent || e.net_done) continue;
+        auto age = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - e.since).count();
         if (age > limit) {
           Log(50, "Remote failed to finish a request within " + std::to_string(age) + "ms > ko-count (" +
                       std::to_string(settings_.ko_count) + ") * timeout (" + std::to_string(settings_.timeout_ms / 100) +
@@ -902,8 +963,8 @@ void PeerLink::Teardown(LinkLoss why) {
   }
   // Everything the peer has not barrier-acknowledged may be missing there: mark it out of
   // sync and complete what is still pending (as not replicated).
-  std::vector<NetDone> pending;
-  std::vector<std::function<void(bool)>> waiters;
+  std::vector<Request*> pending;
+  std::vector<Request*> flushes;
   {
     std::lock_guard<std::mutex> sl(data_send_mu_);
     std::lock_guard<std::mutex> l(tl_mu_);
@@ -911,7 +972,7 @@ void PeerLink::Teardown(LinkLoss why) {
       (void)id;
       host_->MarkOutOfSync(e.offset, e.len);
       if (!e.net_done) {
-        pending.push_back(std::move(e.done));
+        pending.push_back(e.req);
         pe_--;
       }
     }
@@ -920,12 +981,12 @@ void PeerLink::Teardown(LinkLoss why) {
     epoch_ids_.clear();
     epoch_inflight_ = 0;
     close_epoch_before_next_ = false;
-    for (auto& w : flush_waiters_) waiters.push_back(std::move(w.second));
+    for (auto& w : flush_waiters_) flushes.push_back(w.second);
     flush_waiters_.clear();
     epoch_nr_++;
   }
-  for (auto& cb : pending) cb(false);
-  for (auto& w : waiters) w(false);
+  for (Request* r : pending) host_->NetDone(r, false);
+  for (Request* r : flushes) host_->NetDone(r, false);
   {
     std::lock_guard<std::mutex> l(recv_mu_);
     recv_epochs_.clear();

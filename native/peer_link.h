@@ -19,6 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "replicator.h"
+#include "request.h"
 #include "tcp_socket.h"
 
 namespace udrbd {
@@ -56,6 +58,8 @@ class PeerLinkHost {
   // Writes that never reached the peer: set bitmap bits (rounding outward).
   virtual void MarkOutOfSync(uint64_t offset, uint64_t len) = 0;
   virtual uint64_t SizeBytes() const = 0;
+  // The network part of an application request the link accepted is over (Device::net_done).
+  virtual void NetDone(Request* req, bool ok) = 0;
 };
 
 // Why a connection ended, in DRBD's connection-state words.
@@ -77,10 +81,10 @@ class PeerLinkEvents {
   virtual void OnLog(int level, const std::string& msg) = 0;  // 20 debug 30 info 40 warn 50 error
 };
 
-class PeerLink {
+class PeerLink : public Replicator {
  public:
   PeerLink(PeerLinkHost* host, PeerLinkEvents* events);
-  ~PeerLink();
+  ~PeerLink() override;
 
   void Start(const NetSettings& s);  // StandAlone -> WFConnection (connect loop runs)
   void Stop();                       // close everything; the loop ends (StandAlone)
@@ -90,14 +94,19 @@ class PeerLink {
   // Sends a control packet built by the control plane (payload only; the header is added).
   bool SendControl(uint16_t cmd, const std::vector<uint8_t>& payload, bool on_meta);
 
-  // Primary side: replicate one application write. `done(net_ok)` is called when the
-  // protocol's network condition is met (A: sent, B: received, C: written), or with false
-  // when the peer failed it or the connection was lost.
-  using NetDone = std::function<void(bool net_ok)>;
-  bool ReplicateWrite(uint64_t offset, const uint8_t* data, uint32_t len, uint32_t dp_flags, NetDone done);
-  // Orders a flush: closes the current epoch and calls done once every earlier write is
-  // barrier-acknowledged by the peer (so on its disk).
-  void FlushBarrier(std::function<void(bool ok)> done);
+  // Whether application writes go to the peer now (Connected and the peer's disk at least
+  // Inconsistent): set by the control plane on each state change.
+  void SetReplicating(bool on) { replicating_ = on; }
+
+  // Replicator (called by the Device on its I/O threads; never blocks on the network).
+  // A write goes out on the sender thread; the host's NetDone follows when the protocol's
+  // network condition is met (A: sent, B: P_RECV_ACK, C: P_WRITE_ACK), or with false when
+  // the peer failed it or the connection was lost.
+  bool submit_write(Request& req) override;
+  bool submit_read(Request& req) override;
+  // A flush closes the open epoch; NetDone once every earlier write is barrier-acknowledged
+  // (so on the peer's stable storage).
+  bool submit_flush(Request& req) override;
 
   bool connected() const { return connected_.load(); }
 
@@ -109,12 +118,13 @@ class PeerLink {
 
  private:
   struct TlEntry {
+    Request* req;
     uint64_t offset;
     uint32_t len;
     uint32_t epoch;
+    bool sent;
     bool net_done;
-    NetDone done;
-    std::chrono::steady_clock::time_point sent;
+    std::chrono::steady_clock::time_point since;
   };
   struct SentEpoch {
     uint32_t nr;
@@ -143,7 +153,11 @@ class PeerLink {
   bool SendData(uint16_t cmd, const void* p1, size_t n1, const void* p2 = nullptr, size_t n2 = 0);
   bool SendMeta(uint16_t cmd, const void* p, size_t n);
   void SendBlockAck(uint16_t cmd, const uint8_t* sector_raw, const uint8_t* block_id_raw, uint32_t size);
-  void CloseEpochLocked();
+  // Caller holds tl_mu_: ends the open epoch; returns its number when it had writes (the
+  // caller then sends P_BARRIER after releasing tl_mu_).
+  bool CloseEpochLocked(uint32_t* barrier);
+  void SendWrite(uint64_t id);
+  void SendFlush(Request* req);
   void MaybeCloseIdleEpoch();
   void OnBarrierAck(const uint8_t* payload);
   void OnBlockAck(uint16_t cmd, const uint8_t* payload);
@@ -165,6 +179,7 @@ class PeerLink {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> connected_{false};
   std::atomic<bool> failed_{false};
+  std::atomic<bool> replicating_{false};
   LinkLoss fail_reason_ = LinkLoss::kNetworkFailure;
   TcpListener listener_;
   TcpSocket data_;
@@ -183,7 +198,7 @@ class PeerLink {
   std::condition_variable tl_cv_;
   std::unordered_map<uint64_t, TlEntry> tl_;
   std::deque<SentEpoch> sent_epochs_;
-  std::vector<std::pair<uint32_t, std::function<void(bool)>>> flush_waiters_;
+  std::vector<std::pair<uint32_t, Request*>> flush_waiters_;
   std::vector<uint64_t> epoch_ids_;  // entries of the open epoch
   uint64_t next_block_id_ = 1;
   uint32_t epoch_nr_ = 0;

@@ -23,6 +23,9 @@ class Replicator {
   // Offers a read the local disk cannot serve (diskless, or an out-of-sync block while
   // SyncTarget). True: the link fills req.data and calls net_done. False: the read fails (EIO).
   virtual bool submit_read(Request& req) = 0;
+  // Offers an application flush: true when the link will call net_done once every write
+  // completed before it is on the peer's stable storage (barrier-acknowledged).
+  virtual bool submit_flush(Request& req) = 0;
 };
 
 }  // namespace udrbd

@@ -12,6 +12,11 @@ enum class Op : uint8_t { Read, Write, Flush, Trim, Zeroes };
 // Request flags (the NBD command flags the device acts on).
 constexpr uint32_t kReqFua = 1u << 0;     // the data is on stable storage before completion
 constexpr uint32_t kReqNoHole = 1u << 1;  // Zeroes must allocate, not punch a hole
+// The peer's write (or a read for the peer): local I/O only. A Secondary takes it although
+// its application policy is read-only, it is never offered back to the peer, it leaves the
+// bitmap alone and bypasses the activity log (spec/resync.md §2: "Secondary receiving
+// replicated writes: no bitmap change").
+constexpr uint32_t kReqFromPeer = 1u << 2;
 
 inline bool IsWriteOp(Op op) { return op == Op::Write || op == Op::Trim || op == Op::Zeroes; }
 

@@ -27,6 +27,8 @@ export interface DeviceOptions {
   nbdTcp?: { host: string; port: number };
   /** The export name served besides the default export "". */
   exportName?: string;
+  /** Activity log: number of 4 MiB extents and the byte offset of its area; absent = none. */
+  activityLog?: { extents: number; offsetBytes: number };
   /** Called with batches of events, on the JS thread. */
   onEvents?: (events: DeviceEvent[]) => void;
   /** Tuning; the defaults are what measured best in test/bench/nbd-local.bench.test.ts. */
@@ -80,6 +82,8 @@ export class Device {
         bitmapOffsetBytes: bmOffset,
         bitmapBits: bits,
         ioThreads: safeInt('tuning.ioThreads', t.ioThreads ?? 2, 1),
+        alExtents: opts.activityLog ? safeInt('activityLog.extents', opts.activityLog.extents, 1) : 0,
+        alOffsetBytes: opts.activityLog ? safeInt('activityLog.offsetBytes', opts.activityLog.offsetBytes, 0) : 0,
         nbdSocketPath: opts.nbdSocketPath ?? '',
         nbdTcpHost: opts.nbdTcp?.host ?? '',
         nbdTcpPort: opts.nbdTcp ? safeInt('nbdTcp.port', opts.nbdTcp.port, 0) : 0,
@@ -112,6 +116,16 @@ export class Device {
       diskUsable: policy.diskUsable,
       markOutOfSync: policy.markOutOfSync,
     });
+  }
+
+  /** While every bit is out of sync the activity log is not written (/proc/drbd flag `s`). */
+  setAlSuspended(suspended: boolean): void {
+    this.dev.setAlSuspended(suspended);
+  }
+
+  /** The native object, for the peer link that replicates this device (src/engine only). */
+  get handle(): NativeDevice {
+    return this.dev;
   }
 
   counters(): DeviceCounters {

@@ -98,6 +98,9 @@ export interface NativeDeviceConfig {
   bitmapOffsetBytes: number;
   bitmapBits: number;
   ioThreads: number;
+  /** 0 = no activity log. */
+  alExtents: number;
+  alOffsetBytes: number;
   nbdSocketPath: string; // '' = none
   nbdTcpHost: string; // '' = none
   nbdTcpPort: number; // 0 = ephemeral
@@ -156,13 +159,66 @@ export interface NativeDevice {
   bitmapFindNextSet(fromBit: number): number;
   bitmapDirtyPages(): number;
   flushBitmap(): Promise<number>;
+  setAlSuspended(suspended: boolean): void;
   close(): Promise<void>;
+}
+
+/** Settings of `PeerLink.start`, normalised by src/engine/peer-link.ts. */
+export interface NativeLinkSettings {
+  localAddress: string;
+  localPort: number;
+  peerAddress: string;
+  peerPort: number;
+  protocol: 1 | 2 | 3;
+  pingIntMs: number;
+  pingTimeoutMs: number;
+  timeoutMs: number;
+  connectIntMs: number;
+  koCount: number;
+  maxEpochSize: number;
+  sndbufSize: number;
+  rcvbufSize: number;
+  cramHmacAlg: string;
+  sharedSecret: string;
+}
+
+/** A peer-link event as the native queue delivers it (numbers and a payload by event type). */
+export interface NativeLinkEvent {
+  type: 'connecting' | 'connected' | 'control' | 'lost' | 'fatal' | 'log';
+  message?: string;
+  agreedProtocol?: number;
+  features?: number;
+  resolveConflicts?: number;
+  cmd?: number;
+  meta?: number;
+  level?: number;
+  payload?: Buffer;
+}
+
+export interface NativeLinkCounters {
+  nsBytes: number;
+  nrBytes: number;
+  pe: number;
+  ua: number;
+  ep: number;
+  connected: boolean;
+}
+
+export interface NativePeerLink {
+  start(settings: NativeLinkSettings): void;
+  stop(): void;
+  dropConnection(reason: string): void;
+  resumeReceive(): void;
+  setReplicating(on: boolean): void;
+  sendControl(cmd: number, payload: Buffer, onMeta: boolean): boolean;
+  counters(): NativeLinkCounters;
 }
 
 export interface NativeAddon {
   BackingStore: new (path: string, writable: boolean, exclusive: boolean) => NativeBackingStore;
   wire: NativeWire;
   Device: new (config: NativeDeviceConfig, onEvents: (events: NativeDeviceEvent[]) => void) => NativeDevice;
+  PeerLink: new (device: NativeDevice, onEvents: (events: NativeLinkEvent[]) => void) => NativePeerLink;
 }
 
 function findAddon(): string {

@@ -32,10 +32,14 @@ class ScriptedPeer : public Replicator {
   explicit ScriptedPeer(Device& d) : dev_(d) {}
   Mode mode = Mode::AckNow;
   std::vector<Request*> deferred;
-  int writes = 0, reads = 0;
+  int writes = 0, reads = 0, flushes = 0;
 
   bool submit_write(Request& r) override {
     ++writes;
+    return take(r);
+  }
+  bool submit_flush(Request& r) override {
+    ++flushes;
     return take(r);
   }
   bool submit_read(Request& r) override {
@@ -147,6 +151,7 @@ int main(int argc, char** argv) {
       Racer(Device& d, std::mutex& m, std::vector<Request*>& p) : d_(d), m_(m), p_(p) {}
       bool submit_write(Request& r) override { std::lock_guard<std::mutex> lk(m_); p_.push_back(&r); return true; }
       bool submit_read(Request&) override { return false; }
+      bool submit_flush(Request&) override { return false; }
       Device& d_; std::mutex& m_; std::vector<Request*>& p_;
     } racer(dev, mu, pending);
     dev.set_replicator(&racer);

@@ -25,7 +25,7 @@ describe('Device completion rule with a replicator (C++ harness)', () => {
     execFileSync('g++', [
       '-std=c++17', '-O1', '-Wall', '-Wextra', '-Werror', '-pthread', `-I${native}`,
       join(root, 'test/unit/native-replicator-harness.cc'),
-      ...['device.cc', 'bitmap.cc', 'local_disk.cc', 'io_pool.cc'].map((f) => join(native, f)),
+      ...['device.cc', 'bitmap.cc', 'local_disk.cc', 'io_pool.cc', 'activity_log.cc', 'crc32c.cc'].map((f) => join(native, f)),
       '-o', bin,
     ], { stdio: 'inherit' });
     const backing = join(dir, 'disk.img');
