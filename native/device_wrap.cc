@@ -203,6 +203,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     set("ap", static_cast<double>(c.ap));
     set("ep", static_cast<double>(c.ep));
     set("oos", static_cast<double>(c.oos));
+    o.Set("alSuspended", Napi::Boolean::New(env, core->device->al_suspended()));
     return o;
   }
 

@@ -14,7 +14,7 @@ export async function main(argv: string[]): Promise<number> {
   // Started in the background, stderr is not a terminal: log into the run directory.
   if (!process.env.UDRBD_LOG_FILE && !process.stderr.isTTY) process.env.UDRBD_LOG_FILE = runFiles(dir).logFile;
   const log = logger();
-  const daemon = new Daemon(dir, log, () => '');
+  const daemon = new Daemon(dir, log);
   await daemon.start();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void daemon.stop());
   await daemon.whenStopped();

@@ -7,7 +7,12 @@ import type { ControlRequest, ControlResponse } from './control-protocol.js';
 import { takePidFile } from './pid-file.js';
 import { runFiles } from './run-dir.js';
 import { writeAtomically } from './status-file.js';
+import { Node } from './node.js';
+import { DAEMON_COMMANDS, type DaemonCommand } from './commands.js';
 import type { Logger } from '../log.js';
+
+/** The status file is rewritten at least this often (when its text changed). */
+const STATUS_INTERVAL_MS = 1000;
 
 type Reply = Omit<ControlResponse, 'id'>;
 
@@ -17,14 +22,17 @@ export class Daemon {
   private stopped: Promise<void>;
   private resolveStopped!: () => void;
   readonly files: ReturnType<typeof runFiles>;
+  readonly node: Node;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private lastStatus = '';
 
   constructor(
     readonly runDir: string,
     private readonly log: Logger,
-    private readonly renderStatus: () => string,
   ) {
     this.files = runFiles(runDir);
     this.stopped = new Promise((r) => (this.resolveStopped = r));
+    this.node = new Node(log, (minor) => this.files.nbdSocket(minor), () => this.refreshStatus());
   }
 
   async start(): Promise<void> {
@@ -32,6 +40,8 @@ export class Daemon {
     this.releasePid = takePidFile(this.files.pidFile);
     this.server = await listenControl(this.files.controlSocket, (req) => this.handle(req), this.log);
     this.refreshStatus();
+    // Counters and sync progress move without state changes: keep the file current.
+    this.statusTimer = setInterval(() => this.refreshStatus(), STATUS_INTERVAL_MS);
     this.log.info({ runDir: this.runDir }, 'udrbdd started');
   }
 
@@ -41,7 +51,11 @@ export class Daemon {
   }
 
   refreshStatus(): void {
-    writeAtomically(this.files.statusFile, this.renderStatus());
+    if (!this.server) return;
+    const text = this.node.status().procDrbd;
+    if (text === this.lastStatus) return;
+    this.lastStatus = text;
+    writeAtomically(this.files.statusFile, text);
   }
 
   private async handle(req: ControlRequest): Promise<Reply> {
@@ -52,7 +66,10 @@ export class Daemon {
         setImmediate(() => void this.stop());
         return { exitCode: 0 };
       default:
-        return { exitCode: 20, stderr: `udrbdd: unknown command '${req.cmd}'` };
+        if (!(DAEMON_COMMANDS as readonly string[]).includes(req.cmd)) {
+          return { exitCode: 20, stderr: `udrbdd: unknown command '${req.cmd}'\n` };
+        }
+        return this.node.handle(req.cmd as DaemonCommand, req.args as never);
     }
   }
 
@@ -60,7 +77,11 @@ export class Daemon {
     if (!this.server) return;
     const server = this.server;
     this.server = undefined;
+    if (this.statusTimer) clearInterval(this.statusTimer);
     await new Promise<void>((r) => server.close(() => r()));
+    // Like unloading the module with resources up: the peer sees a crash; the meta-data
+    // stays marked in use, so the next `up` replays the activity log.
+    await this.node.shutdown();
     for (const f of [this.files.controlSocket, this.files.statusFile]) {
       try {
         unlinkSync(f);

@@ -132,6 +132,8 @@ export interface NativeDeviceCounters {
   ap: number;
   ep: number;
   oos: number;
+  /** Activity-log updates suspended (the 6th /proc/drbd flag). */
+  alSuspended: boolean;
 }
 
 export interface NativeDeviceEvent {
