@@ -98,6 +98,67 @@ Napi::Buffer<uint8_t> Bytes(Napi::Env env, const void* p, size_t n) {
 Napi::Buffer<uint8_t> Bytes(Napi::Env env, const std::vector<uint8_t>& v) { return Bytes(env, v.data(), v.size()); }
 Napi::BigInt Big(Napi::Env env, uint64_t v) { return Napi::BigInt::New(env, v); }
 
+// The command number argument of decodePacket/encodePacket.
+uint16_t CommandArg(const Napi::Value& v) {
+  uint32_t cmd = U32(v, "command");
+  if (cmd > 0xffff) BadArg("command must be a u16");
+  return uint16_t(cmd);
+}
+
+// Native-owned packets that share one payload layout; kOther: a layout of its own (or not a
+// native-owned packet). decodePacket and encodePacket both dispatch on this one list.
+enum class Shape { kData, kBlockReq, kBlockAck, kBlockDesc, kTrim, kEmpty, kOther };
+
+Shape ShapeOf(uint16_t cmd) {
+  switch (cmd) {
+    case P_DATA:
+    case P_DATA_REPLY:
+    case P_RS_DATA_REPLY:
+      return Shape::kData;
+    case P_DATA_REQUEST:
+    case P_RS_DATA_REQUEST:
+    case P_OV_REQUEST:
+    case P_RS_THIN_REQ:
+    case P_CSUM_RS_REQUEST:
+    case P_OV_REPLY:
+      return Shape::kBlockReq;
+    case P_RECV_ACK:
+    case P_WRITE_ACK:
+    case P_RS_WRITE_ACK:
+    case P_SUPERSEDED:
+    case P_NEG_ACK:
+    case P_NEG_DREPLY:
+    case P_NEG_RS_DREPLY:
+    case P_OV_RESULT:
+    case P_RS_IS_IN_SYNC:
+    case P_RS_CANCEL:
+    case P_RETRY_WRITE:
+      return Shape::kBlockAck;
+    case P_OUT_OF_SYNC:
+    case P_RS_DEALLOCATED:
+      return Shape::kBlockDesc;
+    case P_TRIM:
+    case P_ZEROES:
+      return Shape::kTrim;
+    case P_PING:
+    case P_PING_ACK:
+    case P_UNPLUG_REMOTE:
+    case P_INITIAL_DATA:
+    case P_INITIAL_META:
+      return Shape::kEmpty;
+    default:
+      return Shape::kOther;
+  }
+}
+
+// P_CSUM_RS_REQUEST and P_OV_REPLY carry a digest after the p_block_req.
+bool BlockReqHasDigest(uint16_t cmd) { return cmd == P_CSUM_RS_REQUEST || cmd == P_OV_REPLY; }
+
+[[noreturn]] void NotNativeOwned(const char* fn, uint16_t cmd) {
+  throw WireError(Errc::kUnknownCommand, std::string(fn) + ": " + CommandName(cmd) + " (0x" + std::to_string(cmd) +
+                                             ") is not a native-owned packet");
+}
+
 void NeedEmpty(uint16_t cmd, size_t n) {
   if (n != 0) {
     throw WireError(Errc::kBadLength, std::string(CommandName(cmd)) + ": payload of " + std::to_string(n) +
@@ -125,18 +186,14 @@ PData DataFromJs(const Napi::Object& o) {
 Napi::Value DecodePacket(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    uint32_t cmd32 = U32(info[0], "command");
-    if (cmd32 > 0xffff) BadArg("command must be a u16");
-    auto cmd = uint16_t(cmd32);
+    uint16_t cmd = CommandArg(info[0]);
     Napi::Buffer<uint8_t> buf = Buf(info[1], "payload");
     int digest = OptInt(info, 2, -1);
     const uint8_t* p = buf.Data();
     size_t n = buf.Length();
     Napi::Object o = Napi::Object::New(env);
-    switch (cmd) {
-      case P_DATA:
-      case P_DATA_REPLY:
-      case P_RS_DATA_REPLY: {
+    switch (ShapeOf(cmd)) {
+      case Shape::kData: {
         uint32_t ds = digest < 0 ? 0 : uint32_t(digest);
         uint32_t len = DataLength(cmd, uint32_t(n), ds);
         o = DataToJs(env, DecodePData(p, n));
@@ -144,13 +201,8 @@ Napi::Value DecodePacket(const Napi::CallbackInfo& info) {
         o.Set("data", Bytes(env, p + kPDataSize + ds, len));
         return o;
       }
-      case P_DATA_REQUEST:
-      case P_RS_DATA_REQUEST:
-      case P_OV_REQUEST:
-      case P_RS_THIN_REQ:
-      case P_CSUM_RS_REQUEST:
-      case P_OV_REPLY: {
-        bool with_digest = cmd == P_CSUM_RS_REQUEST || cmd == P_OV_REPLY;
+      case Shape::kBlockReq: {
+        bool with_digest = BlockReqHasDigest(cmd);
         if (!with_digest && n != kPBlockReqSize) CheckPayloadSize(cmd, uint32_t(n), Sock::kData, 0);
         if (with_digest) CheckPayloadSize(cmd, uint32_t(n), Sock::kData, 0, digest);
         PBlockReq r = DecodePBlockReq(p, n);
@@ -161,17 +213,7 @@ Napi::Value DecodePacket(const Napi::CallbackInfo& info) {
         if (with_digest) o.Set("digest", Bytes(env, p + kPBlockReqSize, n - kPBlockReqSize));
         return o;
       }
-      case P_RECV_ACK:
-      case P_WRITE_ACK:
-      case P_RS_WRITE_ACK:
-      case P_SUPERSEDED:
-      case P_NEG_ACK:
-      case P_NEG_DREPLY:
-      case P_NEG_RS_DREPLY:
-      case P_OV_RESULT:
-      case P_RS_IS_IN_SYNC:
-      case P_RS_CANCEL:
-      case P_RETRY_WRITE: {
+      case Shape::kBlockAck: {
         CheckPayloadSize(cmd, uint32_t(n), Sock::kMeta, 0);
         PBlockAck a = DecodePBlockAck(p, n);
         o.Set("sector", Big(env, a.sector));
@@ -180,6 +222,25 @@ Napi::Value DecodePacket(const Napi::CallbackInfo& info) {
         o.Set("seqNum", a.seq_num);
         return o;
       }
+      case Shape::kBlockDesc: {
+        PBlockDesc d = DecodePBlockDesc(p, n);
+        o.Set("sector", Big(env, d.sector));
+        o.Set("blksize", d.blksize);
+        return o;
+      }
+      case Shape::kTrim: {
+        PTrim t = DecodePTrim(p, n);
+        o = DataToJs(env, t.data);
+        o.Set("size", t.size);
+        return o;
+      }
+      case Shape::kEmpty:
+        NeedEmpty(cmd, n);
+        return o;
+      case Shape::kOther:
+        break;
+    }
+    switch (cmd) {
       case P_BARRIER: {
         PBarrier b = DecodePBarrier(p, n);
         o.Set("barrier", Bytes(env, &b.barrier, 4));
@@ -191,33 +252,12 @@ Napi::Value DecodePacket(const Napi::CallbackInfo& info) {
         o.Set("setSize", b.set_size);
         return o;
       }
-      case P_OUT_OF_SYNC:
-      case P_RS_DEALLOCATED: {
-        PBlockDesc d = DecodePBlockDesc(p, n);
-        o.Set("sector", Big(env, d.sector));
-        o.Set("blksize", d.blksize);
-        return o;
-      }
-      case P_TRIM:
-      case P_ZEROES: {
-        PTrim t = DecodePTrim(p, n);
-        o = DataToJs(env, t.data);
-        o.Set("size", t.size);
-        return o;
-      }
       case P_DELAY_PROBE: {
         PDelayProbe d = DecodePDelayProbe(p, n);
         o.Set("seqNum", d.seq_num);
         o.Set("offset", d.offset);
         return o;
       }
-      case P_PING:
-      case P_PING_ACK:
-      case P_UNPLUG_REMOTE:
-      case P_INITIAL_DATA:
-      case P_INITIAL_META:
-        NeedEmpty(cmd, n);
-        return o;
       case P_CONNECTION_FEATURES: {
         Features f = DecodeFeatures(p, n);
         o.Set("protocolMin", f.protocol_min);
@@ -250,8 +290,7 @@ Napi::Value DecodePacket(const Napi::CallbackInfo& info) {
         return o;
       }
       default:
-        throw WireError(Errc::kUnknownCommand, std::string("decodePacket: ") + CommandName(cmd) + " (0x" +
-                                                   std::to_string(cmd) + ") is not a native-owned packet");
+        NotNativeOwned("decodePacket", cmd);
     }
   });
 }
@@ -259,9 +298,7 @@ Napi::Value DecodePacket(const Napi::CallbackInfo& info) {
 Napi::Value EncodePacket(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    uint32_t cmd32 = U32(info[0], "command");
-    if (cmd32 > 0xffff) BadArg("command must be a u16");
-    auto cmd = uint16_t(cmd32);
+    uint16_t cmd = CommandArg(info[0]);
     Napi::Object o = info.Length() > 1 && !info[1].IsUndefined() ? Obj(info[1], "fields") : Napi::Object::New(env);
     std::vector<uint8_t> out;
     auto optBuf = [&](const char* key) -> std::vector<uint8_t> {
@@ -270,50 +307,47 @@ Napi::Value EncodePacket(const Napi::CallbackInfo& info) {
       Napi::Buffer<uint8_t> b = Buf(v, key);
       return {b.Data(), b.Data() + b.Length()};
     };
-    switch (cmd) {
-      case P_DATA:
-      case P_DATA_REPLY:
-      case P_RS_DATA_REPLY: {
+    switch (ShapeOf(cmd)) {
+      case Shape::kData: {
         std::vector<uint8_t> digest = optBuf("digest"), data = optBuf("data");
         out.resize(kPDataSize);
         Encode(DataFromJs(o), out.data());
         out.insert(out.end(), digest.begin(), digest.end());
         out.insert(out.end(), data.begin(), data.end());
         DataLength(cmd, uint32_t(out.size()), uint32_t(digest.size()));
-        break;
+        return Bytes(env, out);
       }
-      case P_DATA_REQUEST:
-      case P_RS_DATA_REQUEST:
-      case P_OV_REQUEST:
-      case P_RS_THIN_REQ:
-      case P_CSUM_RS_REQUEST:
-      case P_OV_REPLY: {
+      case Shape::kBlockReq: {
         out.resize(kPBlockReqSize);
         uint32_t pad = o.Get("pad").IsUndefined() ? 0 : U32(o.Get("pad"), "pad");
         Encode(PBlockReq{U64(o.Get("sector"), "sector"), RawField(o, "blockId", 8), U32(o.Get("blksize"), "blksize"), pad},
                out.data());
-        if (cmd == P_CSUM_RS_REQUEST || cmd == P_OV_REPLY) {
+        if (BlockReqHasDigest(cmd)) {
           std::vector<uint8_t> digest = optBuf("digest");
           out.insert(out.end(), digest.begin(), digest.end());
         }
-        break;
+        return Bytes(env, out);
       }
-      case P_RECV_ACK:
-      case P_WRITE_ACK:
-      case P_RS_WRITE_ACK:
-      case P_SUPERSEDED:
-      case P_NEG_ACK:
-      case P_NEG_DREPLY:
-      case P_NEG_RS_DREPLY:
-      case P_OV_RESULT:
-      case P_RS_IS_IN_SYNC:
-      case P_RS_CANCEL:
-      case P_RETRY_WRITE:
+      case Shape::kBlockAck:
         out.resize(kPBlockAckSize);
         Encode(PBlockAck{U64(o.Get("sector"), "sector"), RawField(o, "blockId", 8), U32(o.Get("blksize"), "blksize"),
                          U32(o.Get("seqNum"), "seqNum")},
                out.data());
+        return Bytes(env, out);
+      case Shape::kBlockDesc:
+        out.resize(kPBlockDescSize);
+        Encode(PBlockDesc{U64(o.Get("sector"), "sector"), U32(o.Get("blksize"), "blksize")}, out.data());
+        return Bytes(env, out);
+      case Shape::kTrim:
+        out.resize(kPTrimSize);
+        Encode(PTrim{DataFromJs(o), U32(o.Get("size"), "size")}, out.data());
+        return Bytes(env, out);
+      case Shape::kEmpty:
+        return Bytes(env, out);
+      case Shape::kOther:
         break;
+    }
+    switch (cmd) {
       case P_BARRIER:
         out.resize(kPBarrierSize);
         Encode(PBarrier{uint32_t(RawField(o, "barrier", 4))}, out.data());
@@ -322,25 +356,9 @@ Napi::Value EncodePacket(const Napi::CallbackInfo& info) {
         out.resize(kPBarrierAckSize);
         Encode(PBarrierAck{uint32_t(RawField(o, "barrier", 4)), U32(o.Get("setSize"), "setSize")}, out.data());
         break;
-      case P_OUT_OF_SYNC:
-      case P_RS_DEALLOCATED:
-        out.resize(kPBlockDescSize);
-        Encode(PBlockDesc{U64(o.Get("sector"), "sector"), U32(o.Get("blksize"), "blksize")}, out.data());
-        break;
-      case P_TRIM:
-      case P_ZEROES:
-        out.resize(kPTrimSize);
-        Encode(PTrim{DataFromJs(o), U32(o.Get("size"), "size")}, out.data());
-        break;
       case P_DELAY_PROBE:
         out.resize(kPDelayProbeSize);
         Encode(PDelayProbe{U32(o.Get("seqNum"), "seqNum"), U32(o.Get("offset"), "offset")}, out.data());
-        break;
-      case P_PING:
-      case P_PING_ACK:
-      case P_UNPLUG_REMOTE:
-      case P_INITIAL_DATA:
-      case P_INITIAL_META:
         break;
       case P_CONNECTION_FEATURES:
         out.resize(kFeaturesSize);
@@ -369,8 +387,7 @@ Napi::Value EncodePacket(const Napi::CallbackInfo& info) {
         break;
       }
       default:
-        throw WireError(Errc::kUnknownCommand, std::string("encodePacket: ") + CommandName(cmd) + " (0x" +
-                                                   std::to_string(cmd) + ") is not a native-owned packet");
+        NotNativeOwned("encodePacket", cmd);
     }
     return Bytes(env, out);
   });

@@ -12,21 +12,8 @@ export const MD_MAGIC_84_UNCLEAN = 0x8374026c;
 export const MD_MAGIC_09 = 0x8374026d;
 export const AL_MAGIC = 0x69cb65a2;
 
-/** Superblock flags (u32 at 0x38). */
-export const MDF = {
-  CONSISTENT: 0x01,
-  PRIMARY_IND: 0x02,
-  CONNECTED_IND: 0x04,
-  FULL_SYNC: 0x08,
-  WAS_UP_TO_DATE: 0x10,
-  PEER_OUT_DATED: 0x20,
-  CRASHED_PRIMARY: 0x40,
-  AL_CLEAN: 0x80,
-  AL_DISABLED: 0x100,
-} as const;
-
-/** Current UUID written by create-md. */
-export const UUID_JUST_CREATED = 4n;
+// The superblock flag bits (MDF) and UUID_JUST_CREATED are src/state's (attach.ts, uuids.ts):
+// the state rules and the on-disk format share one definition.
 
 /** Superblock sector offsets of external meta-data (AL right after the 4 KiB superblock). */
 export const MD_4K_SECT = 8;

@@ -5,6 +5,7 @@ import { BM_CHUNK_BYTES } from './constants.js';
 import { popcount32 } from './bitmap.js';
 import type { MetaLayout } from './layout.js';
 import type { Superblock } from './superblock.js';
+import { formatUuid } from '../state/uuids.js';
 
 export interface DumpHeader {
   /** Time of the dump (printed in local time, like strftime "%F %T %z [%s]"). */
@@ -34,7 +35,6 @@ export function dumpHeaderText(h: DumpHeader): string {
 }
 
 const hex8 = (v: number): string => (v >>> 0).toString(16).toUpperCase().padStart(8, '0');
-const hex16 = (v: bigint): string => BigInt.asUintN(64, v).toString(16).toUpperCase().padStart(16, '0');
 
 export interface DumpMdInput {
   header: DumpHeader;
@@ -64,13 +64,13 @@ export function renderDumpMd(input: DumpMdInput, out: (text: string) => void): n
   s += `# md_size_sect ${sb.mdSizeSect}\n`;
   s += `# md_offset ${layout.mdOffsetBytes}\n# al_offset ${layout.alStartBytes}\n# bm_offset ${layout.bmStartBytes}\n\n`;
   s += 'uuid {\n';
-  s += `    0x${hex16(sb.uuids.current)}; 0x${hex16(sb.uuids.bitmap)}; 0x${hex16(sb.uuids.history[0])}; 0x${hex16(sb.uuids.history[1])};\n`;
+  s += `    0x${formatUuid(sb.uuids.current)}; 0x${formatUuid(sb.uuids.bitmap)}; 0x${formatUuid(sb.uuids.history[0])}; 0x${formatUuid(sb.uuids.history[1])};\n`;
   // drbd-utils 9.x prints a per-peer flags word here that v08 never fills: always 0.
   s += '    flags 0x00000000;\n}\n';
   s += `# al-extents ${sb.alNrExtents};\n`;
   s += `la-size-sect ${input.laSizeSect};\n`;
   s += `bm-byte-per-bit ${sb.bmBytesPerBit};\n`;
-  s += `device-uuid 0x${hex16(sb.deviceUuid)};\n`;
+  s += `device-uuid 0x${formatUuid(sb.deviceUuid)};\n`;
   s += `la-peer-max-bio-size ${sb.laPeerMaxBioSize | 0};\n`;
   s += `al-stripes ${sb.alStripes};\nal-stripe-size-4k ${sb.alStripeSize4k};\n`;
   s += `# bm-bytes ${input.bmBytes};\n`;

@@ -1,17 +1,16 @@
 // get-gi / show-gi / dstate text of drbdmeta 9.22 for v08 meta-data (spec/states.md §5). Pure.
-import { MDF } from './constants.js';
+import { MDF } from '../state/attach.js';
+import { formatUuid } from '../state/uuids.js';
 import type { Superblock, UuidSet } from './superblock.js';
-
-const hex16 = (v: bigint): string => BigInt.asUintN(64, v).toString(16).toUpperCase().padStart(16, '0');
 
 /** `CUR:BM:H1:H2:c:u:p:n:f:o:x` — UUIDs as %016llX, then seven flag digits. */
 export function formatGi(uuids: UuidSet, flags: number): string {
   const bit = (m: number): string => ((flags & m) !== 0 ? '1' : '0');
   return [
-    hex16(uuids.current),
-    hex16(uuids.bitmap),
-    hex16(uuids.history[0]),
-    hex16(uuids.history[1]),
+    formatUuid(uuids.current),
+    formatUuid(uuids.bitmap),
+    formatUuid(uuids.history[0]),
+    formatUuid(uuids.history[1]),
     bit(MDF.CONSISTENT),
     bit(MDF.WAS_UP_TO_DATE),
     bit(MDF.PRIMARY_IND),

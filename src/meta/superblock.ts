@@ -6,14 +6,14 @@ import {
   AL_STRIPE_SIZE_4K_DEFAULT,
   BLOCK_4K,
   BM_BYTES_PER_BIT,
-  MDF,
   MD_4K_SECT,
   MD_MAGIC_07,
   MD_MAGIC_08,
   MD_MAGIC_09,
   MD_MAGIC_84_UNCLEAN,
-  UUID_JUST_CREATED,
 } from './constants.js';
+import { MDF } from '../state/attach.js';
+import { UUID_JUST_CREATED } from '../state/uuids.js';
 import { MetaDataError } from './errors.js';
 import { bmBytesForSectors, layoutFromFields, type MetaKind, type MetaLayout } from './layout.js';
 

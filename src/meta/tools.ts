@@ -8,13 +8,13 @@ import {
   BLOCK_4K,
   BM_BYTES_PER_AL_EXTENT,
   BM_CHUNK_BYTES,
-  MDF,
   MD_MAGIC_07,
   MD_MAGIC_08,
   MD_RESERVED_SECT_07,
   MIN_DEVICE_BYTES,
   SECTOR_BYTES,
 } from './constants.js';
+import { MDF } from '../state/attach.js';
 import { clipLaSize, renderDumpMd, type DumpHeader } from './dump-md.js';
 import { MetaDataError } from './errors.js';
 import { dstateFromFlags, getGiText, ppsize, showGiText } from './gi.js';

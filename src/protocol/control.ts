@@ -2,9 +2,11 @@
 // link hands them to JS and takes them back (docs/architecture.md).
 import { CMD, commandName } from './commands.js';
 import { expectLength, ProtocolError } from './errors.js';
-import { decodeProtocol, encodeProtocol, type ProtocolSettings } from './protocol-packet.js';
+import { decodeProtocol, encodeProtocol } from './protocol-packet.js';
 import { decodeSizes, encodeSizes, type Sizes } from './sizes.js';
-import { decodeStateWord, encodeStateWord, type DrbdState } from './state.js';
+import type { DeviceState } from '../state/state.js';
+import type { ProtocolSettings } from '../state/after-sb.js';
+import { decodeStateWord, encodeStateWord } from './state.js';
 import { decodeSyncParams, encodeSyncParams, type SyncParams } from './sync-param.js';
 import { decodeSyncUuid, decodeUuids, encodeSyncUuid, encodeUuids, type Uuids } from './uuids.js';
 import type { MaskVal } from './state-change.js';
@@ -14,9 +16,10 @@ export type ControlPacket =
   | { type: 'P_SYNC_PARAM89'; params: SyncParams }
   | { type: 'P_SIZES'; sizes: Sizes }
   | { type: 'P_UUIDS'; uuids: Uuids }
-  | { type: 'P_STATE'; state: DrbdState }
+  | { type: 'P_STATE'; state: DeviceState }
   | { type: 'P_SYNC_UUID'; uuid: bigint }
   | { type: 'P_STATE_CHG_REQ' | 'P_CONN_ST_CHG_REQ'; request: MaskVal }
+  /** retcode: an SS code (src/state's SS) as a plain number; the peer may send any s32. */
   | { type: 'P_STATE_CHG_REPLY' | 'P_CONN_ST_CHG_REPLY'; retcode: number };
 
 export type ControlType = ControlPacket['type'];

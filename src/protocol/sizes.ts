@@ -31,25 +31,54 @@ export interface Sizes {
   qlim?: QueueLimits;
 }
 
+// The big-endian layout (§4.2), one table for both directions: field, offset, width.
+type Width = 'u64' | 'u32' | 'u16' | 'u8';
+type Layout<T> = ReadonlyArray<readonly [keyof T & string, number, Width]>;
+
+const HEAD: Layout<Omit<Sizes, 'qlim'>> = [
+  ['dSize', 0, 'u64'],
+  ['uSize', 8, 'u64'],
+  ['cSize', 16, 'u64'],
+  ['maxBioSize', 24, 'u32'],
+  ['queueOrderType', 28, 'u16'],
+  ['ddsFlags', 30, 'u16'],
+];
+
+/** o_qlim, present in the 56-byte form. */
+const QLIM: Layout<QueueLimits> = [
+  ['physicalBlockSize', 32, 'u32'],
+  ['logicalBlockSize', 36, 'u32'],
+  ['alignmentOffset', 40, 'u32'],
+  ['ioMin', 44, 'u32'],
+  ['ioOpt', 48, 'u32'],
+  ['discardEnabled', 52, 'u8'],
+  ['discardZeroesData', 53, 'u8'],
+  ['writeSameCapable', 54, 'u8'],
+];
+
+function writeFields<T>(b: Buffer, layout: Layout<T>, obj: T): void {
+  for (const [key, at, width] of layout) {
+    const v = obj[key] as unknown as bigint & number;
+    if (width === 'u64') b.writeBigUInt64BE(v, at);
+    else if (width === 'u32') b.writeUInt32BE(v, at);
+    else if (width === 'u16') b.writeUInt16BE(v, at);
+    else b.writeUInt8(v, at);
+  }
+}
+
+function readFields<T>(b: Buffer, layout: Layout<T>): T {
+  const out: Record<string, bigint | number> = {};
+  for (const [key, at, width] of layout) {
+    out[key] =
+      width === 'u64' ? b.readBigUInt64BE(at) : width === 'u32' ? b.readUInt32BE(at) : width === 'u16' ? b.readUInt16BE(at) : b[at];
+  }
+  return out as T;
+}
+
 export function encodeSizes(s: Sizes): Buffer {
   const b = Buffer.alloc(s.qlim ? 56 : 32);
-  b.writeBigUInt64BE(s.dSize, 0);
-  b.writeBigUInt64BE(s.uSize, 8);
-  b.writeBigUInt64BE(s.cSize, 16);
-  b.writeUInt32BE(s.maxBioSize, 24);
-  b.writeUInt16BE(s.queueOrderType, 28);
-  b.writeUInt16BE(s.ddsFlags, 30);
-  if (s.qlim) {
-    const q = s.qlim;
-    b.writeUInt32BE(q.physicalBlockSize, 32);
-    b.writeUInt32BE(q.logicalBlockSize, 36);
-    b.writeUInt32BE(q.alignmentOffset, 40);
-    b.writeUInt32BE(q.ioMin, 44);
-    b.writeUInt32BE(q.ioOpt, 48);
-    b.writeUInt8(q.discardEnabled, 52);
-    b.writeUInt8(q.discardZeroesData, 53);
-    b.writeUInt8(q.writeSameCapable, 54);
-  }
+  writeFields(b, HEAD, s);
+  if (s.qlim) writeFields(b, QLIM, s.qlim);
   return b;
 }
 
@@ -58,28 +87,10 @@ export function decodeSizes(u: Uint8Array, agreedFeatures?: number): Sizes {
   if (agreedFeatures === undefined) expectLength('P_SIZES', u, 32, 56);
   else expectLength('P_SIZES', u, agreedFeatures & FF_WSAME ? 56 : 32);
   const b = Buffer.from(u.buffer, u.byteOffset, u.length);
-  const s: Sizes = {
-    dSize: b.readBigUInt64BE(0),
-    uSize: b.readBigUInt64BE(8),
-    cSize: b.readBigUInt64BE(16),
-    maxBioSize: b.readUInt32BE(24),
-    queueOrderType: b.readUInt16BE(28),
-    ddsFlags: b.readUInt16BE(30),
-  };
+  const s: Sizes = readFields(b, HEAD);
   if (s.ddsFlags & ~(DDSF_FORCED | DDSF_NO_RESYNC)) {
     throw new ProtocolError('ERR_PROTOCOL_VALUE', `dds_flags 0x${s.ddsFlags.toString(16)}`, 'P_SIZES');
   }
-  if (b.length === 56) {
-    s.qlim = {
-      physicalBlockSize: b.readUInt32BE(32),
-      logicalBlockSize: b.readUInt32BE(36),
-      alignmentOffset: b.readUInt32BE(40),
-      ioMin: b.readUInt32BE(44),
-      ioOpt: b.readUInt32BE(48),
-      discardEnabled: b[52],
-      discardZeroesData: b[53],
-      writeSameCapable: b[54],
-    };
-  }
+  if (b.length === 56) s.qlim = readFields(b, QLIM);
   return s;
 }

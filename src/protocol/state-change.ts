@@ -1,21 +1,9 @@
-// State-change requests (P_STATE_CHG_REQ / P_CONN_ST_CHG_REQ mask/val, wire-protocol-84.md §5.3)
-// and the receiver-side mirroring of the sender's view into our own.
+// State-change requests (P_STATE_CHG_REQ / P_CONN_ST_CHG_REQ mask/val, wire-protocol-84.md §5.3):
+// src/state's StateChange (a partial DeviceState) ⇄ mask/val. Only the encoding lives here; how
+// the receiver mirrors a request into its own view is src/state's mirrorChange.
 import { ProtocolError } from './errors.js';
-import { UUID_FLAG_INCONSISTENT } from './uuids.js';
-import {
-  FIELD_ORDER,
-  STATE_FIELDS,
-  decodeStateWord,
-  fieldMask,
-  fieldValue,
-  type ConnState,
-  type DiskState,
-  type DrbdState,
-  type StateField,
-} from './state.js';
-
-/** A requested change: only the fields present are changed (their mask bits are all ones). */
-export type StateChange = Partial<DrbdState>;
+import { STATE_FIELDS, type StateChange } from '../state/state.js';
+import { STATE_WORD_BITS, decodeStateWord, fieldMask, fieldValue } from './state.js';
 
 export interface MaskVal {
   mask: number;
@@ -25,11 +13,11 @@ export interface MaskVal {
 export function encodeStateChange(change: StateChange): MaskVal {
   let mask = 0;
   let val = 0;
-  for (const f of FIELD_ORDER) {
+  for (const f of STATE_FIELDS) {
     const v = change[f];
     if (v === undefined) continue;
     mask |= fieldMask(f);
-    val |= fieldValue(f, v) << STATE_FIELDS[f].shift;
+    val |= fieldValue(f, v) << STATE_WORD_BITS[f].shift;
   }
   return { mask: mask >>> 0, val: val >>> 0 };
 }
@@ -44,7 +32,7 @@ export function decodeStateChange(mv: MaskVal): StateChange {
   const full = decodeStateWord(val);
   const out: Record<string, unknown> = {};
   let known = 0;
-  for (const f of FIELD_ORDER) {
+  for (const f of STATE_FIELDS) {
     const m = fieldMask(f);
     known |= m;
     const part = (mask & m) >>> 0;
@@ -57,56 +45,3 @@ export function decodeStateChange(mv: MaskVal): StateChange {
   }
   return out as StateChange;
 }
-
-// Conn values as seen by the other node. Disconnecting becomes TearDown on the peer (states.md
-// §2.5; the kernel's conversion table); the S/T pairs swap; VerifyS -> VerifyT. Others unchanged.
-const CONN_MIRROR: Partial<Record<ConnState, ConnState>> = {
-  Disconnecting: 'TearDown',
-  StartingSyncS: 'StartingSyncT',
-  StartingSyncT: 'StartingSyncS',
-  WFBitMapS: 'WFBitMapT',
-  WFBitMapT: 'WFBitMapS',
-  VerifyS: 'VerifyT',
-};
-
-export function mirrorConn(c: ConnState): ConnState {
-  return CONN_MIRROR[c] ?? c;
-}
-
-/**
- * Converts a request received from the peer (in the peer's view) into our view: role<->peer,
- * disk<->pdsk, conn mapped, and peerIsp := the peer's aftrIsp | userIsp (those two stay as they
- * are, as in the kernel's conversion).
- */
-export function mirrorStateChange(change: StateChange): StateChange {
-  const out: StateChange = {};
-  const set = <K extends StateField>(k: K, v: DrbdState[K] | undefined) => {
-    if (v !== undefined) out[k] = v;
-  };
-  set('role', change.peer);
-  set('peer', change.role);
-  set('disk', change.pdsk);
-  set('pdsk', change.disk);
-  set('conn', change.conn === undefined ? undefined : mirrorConn(change.conn));
-  set('susp', change.susp);
-  set('aftrIsp', change.aftrIsp);
-  set('userIsp', change.userIsp);
-  set('suspNod', change.suspNod);
-  set('suspFen', change.suspFen);
-  if (change.aftrIsp !== undefined || change.userIsp !== undefined) {
-    out.peerIsp = (change.aftrIsp ?? false) || (change.userIsp ?? false);
-  }
-  return out;
-}
-
-/**
- * What a received P_STATE tells us about the peer (§5.3): peer := sender.role, pdsk := sender.disk
- * (a Negotiating sender is Inconsistent if its last P_UUIDS had flag bit 4, else Consistent),
- * peerIsp := sender.aftrIsp | sender.userIsp.
- */
-export function peerViewOf(sender: DrbdState, senderUuidFlags = 0n): { peer: DrbdState['role']; pdsk: DiskState; peerIsp: boolean } {
-  let pdsk: DiskState = sender.disk;
-  if (pdsk === 'Negotiating') pdsk = senderUuidFlags & UUID_FLAG_INCONSISTENT ? 'Inconsistent' : 'Consistent';
-  return { peer: sender.role, pdsk, peerIsp: sender.aftrIsp || sender.userIsp };
-}
-

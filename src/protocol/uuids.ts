@@ -1,12 +1,7 @@
 // P_UUIDS (6 x u64) and P_SYNC_UUID (u64) (wire-protocol-84.md §4.2; semantics in
-// handshake-and-split-brain.md). All values are bigint: UUIDs use the full 64 bits.
+// handshake-and-split-brain.md). All values are bigint: UUIDs use the full 64 bits. The constants
+// (UUID_JUST_CREATED, the UUID_FLAG_* bits of `flags`) and the semantics are src/state/uuids.ts's.
 import { expectLength } from './errors.js';
-
-export const UUID_JUST_CREATED = 4n;
-export const UUID_FLAG_DISCARD_MY_DATA = 1n;
-export const UUID_FLAG_CRASHED_PRIMARY = 2n;
-export const UUID_FLAG_INCONSISTENT = 4n;
-export const UUID_FLAG_SKIP_INITIAL_SYNC = 8n;
 
 export interface Uuids {
   current: bigint;
@@ -14,6 +9,7 @@ export interface Uuids {
   history: [bigint, bigint];
   /** number of set bitmap bits (tshark: "Dirty bits") */
   bitmapWeight: bigint;
+  /** UI_FLAGS: src/state's UUID_FLAG_* bits (numbers; Number(flags) to test them). */
   flags: bigint;
 }
 

@@ -204,12 +204,16 @@ export const AFTER_SB_PATHS: readonly string[] = [
 // ---------------------------------------------------------------------------------------------
 // P_PROTOCOL compatibility (wire-protocol-84.md §4.2, replication-protocol.md §3 step 6).
 
+/** The net settings both nodes exchange in P_PROTOCOL (src/protocol encodes this type). */
 export interface ProtocolSettings {
   protocol: WireProtocol;
   afterSb0p: AfterSbPolicy;
   afterSb1p: AfterSbPolicy;
   afterSb2p: AfterSbPolicy;
+  /** conn_flags bit CF_DISCARD_MY_DATA (1). */
   discardMyData: boolean;
+  /** conn_flags bit CF_DRY_RUN (2): `connect --dry-run`; not part of the compatibility check. */
+  dryRun: boolean;
   twoPrimaries: boolean;
   /** data-integrity-alg; '' = none. */
   integrityAlg: string;

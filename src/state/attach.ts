@@ -3,17 +3,20 @@
 import { ConnState, DiskState, FencingPolicy, Role } from './enums.js';
 import type { DeviceState, StateChange } from './state.js';
 
-/** Meta-data flag bits (u32 at 0x38 of the v08 superblock). */
+/**
+ * Meta-data flag bits (u32 at 0x38 of the v08 superblock, metadata-v08.md), DRBD's MDF_* names.
+ * The single definition: src/meta reads and writes them through this object.
+ */
 export const MDF = {
-  Consistent: 0x01,
-  PrimaryInd: 0x02,
-  ConnectedInd: 0x04,
-  FullSync: 0x08,
-  WasUpToDate: 0x10,
-  PeerOutDated: 0x20,
-  CrashedPrimary: 0x40,
-  AlClean: 0x80,
-  AlDisabled: 0x100,
+  CONSISTENT: 0x01,
+  PRIMARY_IND: 0x02,
+  CONNECTED_IND: 0x04,
+  FULL_SYNC: 0x08,
+  WAS_UP_TO_DATE: 0x10,
+  PEER_OUT_DATED: 0x20,
+  CRASHED_PRIMARY: 0x40,
+  AL_CLEAN: 0x80,
+  AL_DISABLED: 0x100,
 } as const;
 
 export interface AttachInput {
@@ -46,10 +49,10 @@ export interface AttachDecision {
 export function attachDiskState(input: AttachInput): AttachDecision {
   const f = input.mdFlags;
   let disk: DiskState;
-  if (!(f & MDF.Consistent)) disk = DiskState.Inconsistent;
-  else if (!(f & MDF.WasUpToDate)) disk = DiskState.Outdated;
+  if (!(f & MDF.CONSISTENT)) disk = DiskState.Inconsistent;
+  else if (!(f & MDF.WAS_UP_TO_DATE)) disk = DiskState.Outdated;
   else disk = DiskState.Consistent;
-  const peerOutdated = (f & MDF.PeerOutDated) !== 0;
+  const peerOutdated = (f & MDF.PEER_OUT_DATED) !== 0;
   if (disk === DiskState.Consistent && (peerOutdated || input.fencing === FencingPolicy.DontCare)) {
     disk = DiskState.UpToDate;
   }
@@ -59,8 +62,8 @@ export function attachDiskState(input: AttachInput): AttachDecision {
     settled,
     change: negotiating ? { disk: DiskState.Negotiating } : { ...settled },
     negotiating,
-    crashedPrimary: (f & (MDF.PrimaryInd | MDF.CrashedPrimary)) !== 0,
-    useDegrWfc: (f & MDF.PrimaryInd) !== 0 && (f & MDF.ConnectedInd) === 0,
+    crashedPrimary: (f & (MDF.PRIMARY_IND | MDF.CRASHED_PRIMARY)) !== 0,
+    useDegrWfc: (f & MDF.PRIMARY_IND) !== 0 && (f & MDF.CONNECTED_IND) === 0,
   };
 }
 
@@ -74,13 +77,13 @@ export function mdFlagsForState(current: number, ns: DeviceState, crashedPrimary
   if (ns.disk < DiskState.Inconsistent) return undefined;
   let f =
     current &
-    ~(MDF.Consistent | MDF.PrimaryInd | MDF.ConnectedInd | MDF.WasUpToDate | MDF.PeerOutDated | MDF.CrashedPrimary | MDF.AlClean);
-  if (crashedPrimary) f |= MDF.CrashedPrimary;
-  if (ns.role === Role.Primary || (ns.peer === Role.Primary && ns.pdsk < DiskState.Inconsistent)) f |= MDF.PrimaryInd;
-  if (ns.conn > ConnState.WFReportParams) f |= MDF.ConnectedInd;
-  if (ns.disk > DiskState.Inconsistent) f |= MDF.Consistent;
-  if (ns.disk > DiskState.Outdated) f |= MDF.WasUpToDate;
-  if (ns.pdsk === DiskState.Inconsistent || ns.pdsk === DiskState.Outdated) f |= MDF.PeerOutDated;
+    ~(MDF.CONSISTENT | MDF.PRIMARY_IND | MDF.CONNECTED_IND | MDF.WAS_UP_TO_DATE | MDF.PEER_OUT_DATED | MDF.CRASHED_PRIMARY | MDF.AL_CLEAN);
+  if (crashedPrimary) f |= MDF.CRASHED_PRIMARY;
+  if (ns.role === Role.Primary || (ns.peer === Role.Primary && ns.pdsk < DiskState.Inconsistent)) f |= MDF.PRIMARY_IND;
+  if (ns.conn > ConnState.WFReportParams) f |= MDF.CONNECTED_IND;
+  if (ns.disk > DiskState.Inconsistent) f |= MDF.CONSISTENT;
+  if (ns.disk > DiskState.Outdated) f |= MDF.WAS_UP_TO_DATE;
+  if (ns.pdsk === DiskState.Inconsistent || ns.pdsk === DiskState.Outdated) f |= MDF.PEER_OUT_DATED;
   return f >>> 0;
 }
 

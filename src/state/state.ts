@@ -111,6 +111,9 @@ export const STATE_FIELDS = [
   'userIsp',
 ] as const satisfies readonly (keyof DeviceState)[];
 
+/** One field of the state word. */
+export type StateField = (typeof STATE_FIELDS)[number];
+
 export function statesEqual(a: DeviceState, b: DeviceState): boolean {
   return STATE_FIELDS.every((f) => a[f] === b[f]);
 }

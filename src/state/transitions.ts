@@ -3,6 +3,7 @@
 // new state, writes the log lines and runs the side effects.
 import { ConnState, DiskState, FencingPolicy, Role } from './enums.js';
 import { SS, ssName, ssText } from './errors.js';
+import { effectivePeerDisk } from './handshake.js';
 import { effectiveFencing, sanitizeState, type SanitizeRuleId } from './sanitize.js';
 import { renderStateChangeFailure, renderStateChangeLine, stateChanges, type FieldChange } from './state-log.js';
 import { statesEqual, type DeviceState, type StateChange, type StateContext } from './state.js';
@@ -227,6 +228,19 @@ export function mirrorChange(peerChange: StateChange): StateChange {
   }
   if (peerChange.susp !== undefined) out.susp = peerChange.susp;
   return out;
+}
+
+/**
+ * What a received P_STATE tells us about the peer (wire-protocol-84.md §5.3): peer := sender.role,
+ * pdsk := sender.disk (a Negotiating sender resolved by the UI_FLAGS of its last P_UUIDS, see
+ * effectivePeerDisk), peer_isp := sender.aftr_isp | sender.user_isp.
+ */
+export function peerViewOf(sender: DeviceState, senderUuidFlags = 0): Pick<DeviceState, 'peer' | 'pdsk' | 'peerIsp'> {
+  return {
+    peer: sender.role,
+    pdsk: effectivePeerDisk(sender.disk, senderUuidFlags),
+    peerIsp: sender.aftrIsp || sender.userIsp,
+  };
 }
 
 export interface PeerRequestOptions {

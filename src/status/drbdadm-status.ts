@@ -21,12 +21,13 @@
 // volume is Connected or beyond; a peer device's replication state is the device state, at least
 // WFReportParams (printed as "Off", Connected as "Established").
 
+import { ConnState } from '../state/enums.js';
 import { printfFixed2 } from './format.js';
 import {
   type ConnStateName,
   type DiskStateName,
   type RoleName,
-  connOrdinal,
+  connState,
   isSyncState,
 } from './names.js';
 
@@ -170,8 +171,6 @@ function byteLength(s: string): number {
 
 // ---- rendering ----------------------------------------------------------------------------
 
-const WF_REPORT_PARAMS = connOrdinal('WFReportParams');
-
 /** drbdsetup-84 shows 8.4 connection states with DRBD 9 words where they differ. */
 function connectionWord(cs: ConnStateName): string {
   return cs === 'WFConnection' ? 'Connecting' : cs === 'WFReportParams' ? 'Connected' : cs;
@@ -225,26 +224,26 @@ function renderResource(w: Wrapper, r: DrbdadmStatusResource, color: boolean): v
 
   const c = r.connection;
   if (!c) return;
-  const connCs: ConnStateName = connOrdinal(c.cs) > WF_REPORT_PARAMS ? 'WFReportParams' : c.cs;
-  const connOrd = connOrdinal(connCs);
+  const connCs: ConnStateName = connState(c.cs) > ConnState.WFReportParams ? 'WFReportParams' : c.cs;
+  const connOrd = connState(connCs);
   w.emit(2, 'peer');
-  if (connOrd < WF_REPORT_PARAMS) {
+  if (connOrd < ConnState.WFReportParams) {
     w.emit(6, ` connection:${paint(connectionWord(connCs), cstateClass(connCs), true, color)}`);
   } else {
     w.emit(6, ` role:${paint(c.peerRole, roleClass(c.peerRole), false, color)}`);
   }
   if (c.congested) w.emit(6, ' congested:yes');
   w.emit(0, '\n');
-  if (connOrd !== WF_REPORT_PARAMS) return;
+  if (connOrd !== ConnState.WFReportParams) return;
 
   for (const v of vols) {
-    const repl: ConnStateName = connOrdinal(v.cs) < WF_REPORT_PARAMS ? 'WFReportParams' : v.cs;
+    const repl: ConnStateName = connState(v.cs) < ConnState.WFReportParams ? 'WFReportParams' : v.cs;
     let indent = 4;
     if (!(single && v.volume === 0)) {
       w.emit(indent, `volume:${v.volume}`);
       indent = 8;
     }
-    if (connOrdinal(repl) > WF_REPORT_PARAMS) {
+    if (connState(repl) > ConnState.WFReportParams) {
       w.emit(indent, ` replication:${paint(replicationWord(repl), replClass(repl), replIsLocal(repl), color)}`);
       indent = 8;
     }

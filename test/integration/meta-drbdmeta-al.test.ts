@@ -18,7 +18,8 @@ import {
 } from './meta-helpers.js';
 import { truncateSync } from 'node:fs';
 import { MetaDataStore, type VolumeMetaSpec } from '../../src/engine/metadata-store.js';
-import { MDF, MD_MAGIC_84_UNCLEAN } from '../../src/meta/constants.js';
+import { MD_MAGIC_84_UNCLEAN } from '../../src/meta/constants.js';
+import { MDF } from '../../src/state/attach.js';
 import { MetaDataError } from '../../src/meta/errors.js';
 import { applyAl, createMd, dumpMd, getGi } from '../../src/meta/tools.js';
 import type { MetaDiskSpec } from '../../src/meta/layout.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MINOR, drbdmeta, drbdmetaPath, makeTmpDir, sparseFile, stripDumpHeader, udrbd } from './meta-helpers.js';
 import { MetaDataStore, type VolumeMetaSpec } from '../../src/engine/metadata-store.js';
-import { MDF } from '../../src/meta/constants.js';
+import { MDF } from '../../src/state/attach.js';
 import { createMd, dumpMd, getGi, showGi, dstate } from '../../src/meta/tools.js';
 
 const MiB = 1024 * 1024;

@@ -64,13 +64,10 @@ export class Capture implements ToolOutput {
   };
 }
 
-/** Runs a udrbd meta tool on an opened target, capturing its output. */
-export async function udrbd(
-  spec: VolumeMetaSpec,
-  tool: (t: MetaTarget, out: Capture) => number | Promise<number>,
-  writable = false,
-): Promise<Run> {
-  const cap = new Capture();
+type MetaTool = (t: MetaTarget, out: Capture) => number | Promise<number>;
+
+/** Opens the target, runs the tool with output into `cap`, closes the target. */
+async function runOn(spec: VolumeMetaSpec, tool: MetaTool, writable: boolean, cap: Capture): Promise<Run> {
   const opened = openMetaTarget(spec, { writable });
   try {
     const code = await tool(opened.target, cap);
@@ -78,6 +75,11 @@ export async function udrbd(
   } finally {
     opened.close();
   }
+}
+
+/** Runs a udrbd meta tool on an opened target, capturing its output. */
+export async function udrbd(spec: VolumeMetaSpec, tool: MetaTool, writable = false): Promise<Run> {
+  return runOn(spec, tool, writable, new Capture());
 }
 
 export function makeTmpDir(tag: string): { dir: string; cleanup(): void } {
@@ -169,20 +171,10 @@ export function sparseCopy(from: string, to: string): string {
  * Like udrbd(), but as drbdadm reports it: a MetaDataError becomes its message on stderr
  * and its exit code.
  */
-export async function udrbdCli(
-  spec: VolumeMetaSpec,
-  tool: (t: MetaTarget, out: Capture) => number | Promise<number>,
-  writable = false,
-): Promise<Run> {
+export async function udrbdCli(spec: VolumeMetaSpec, tool: MetaTool, writable = false): Promise<Run> {
   const cap = new Capture();
   try {
-    const opened = openMetaTarget(spec, { writable });
-    try {
-      const code = await tool(opened.target, cap);
-      return { stdout: cap.stdout, stderr: cap.stderr, code };
-    } finally {
-      opened.close();
-    }
+    return await runOn(spec, tool, writable, cap);
   } catch (e) {
     if (!(e instanceof MetaDataError)) throw e;
     if (e.message) cap.err(`${e.message}\n`);

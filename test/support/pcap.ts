@@ -178,6 +178,20 @@ export function reassemble(segments: TcpSegment[]): TcpFlow[] {
     st.length += bytes.length;
     st.next = (st.next! + bytes.length) >>> 0;
   };
+  /** Starts the state of a new flow (one direction of a connection). */
+  const open = (key: string, seg: TcpSegment, conn: number, sawSyn: boolean, next: number | undefined): State => {
+    const st: State = {
+      flow: { conn, src: seg.src, dst: seg.dst, sawSyn, startFrame: seg.frame, data: Buffer.alloc(0), chunks: [], gaps: [] },
+      next,
+      parts: [],
+      length: 0,
+      pending: [],
+    };
+    active.set(key, st);
+    states.push(st);
+    flows.push(st.flow);
+    return st;
+  };
   const drain = (st: State) => {
     for (let progress = true; progress; ) {
       progress = false;
@@ -208,16 +222,7 @@ export function reassemble(segments: TcpSegment[]): TcpFlow[] {
         connOf.set(pk, conn);
         active.delete(`${seg.dst}>${seg.src}`);
       }
-      st = {
-        flow: { conn: conn!, src: seg.src, dst: seg.dst, sawSyn: true, startFrame: seg.frame, data: Buffer.alloc(0), chunks: [], gaps: [] },
-        next: (seg.seq + 1) >>> 0,
-        parts: [],
-        length: 0,
-        pending: [],
-      };
-      active.set(key, st);
-      states.push(st);
-      flows.push(st.flow);
+      open(key, seg, conn!, true, (seg.seq + 1) >>> 0);
       continue;
     }
     if (!st) {
@@ -227,16 +232,7 @@ export function reassemble(segments: TcpSegment[]): TcpFlow[] {
         conn = nConn++;
         connOf.set(pk, conn);
       }
-      st = {
-        flow: { conn, src: seg.src, dst: seg.dst, sawSyn: false, startFrame: seg.frame, data: Buffer.alloc(0), chunks: [], gaps: [] },
-        next: undefined,
-        parts: [],
-        length: 0,
-        pending: [],
-      };
-      active.set(key, st);
-      states.push(st);
-      flows.push(st.flow);
+      st = open(key, seg, conn, false, undefined);
     }
     if (seg.payload.length === 0) continue;
     if (st.next === undefined) st.next = seg.seq;

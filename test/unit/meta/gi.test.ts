@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { dstateFromFlags, flagsSummary, formatGi, getGiText, ppsize, showGiText } from '../../../src/meta/gi.js';
 import { computeLayout } from '../../../src/meta/layout.js';
 import { freshSuperblock } from '../../../src/meta/superblock.js';
-import { MDF } from '../../../src/meta/constants.js';
+import { MDF } from '../../../src/state/attach.js';
 
 const fresh = freshSuperblock(computeLayout({ kind: 'internal' }, 64 * 1024 * 1024));
 

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { computeLayout } from '../../../src/meta/layout.js';
 import { decodeSuperblock, encodeSuperblock, freshSuperblock, isClean, validateSuperblock } from '../../../src/meta/superblock.js';
-import { MDF, MD_MAGIC_08, MD_MAGIC_84_UNCLEAN } from '../../../src/meta/constants.js';
+import { MD_MAGIC_08, MD_MAGIC_84_UNCLEAN } from '../../../src/meta/constants.js';
+import { MDF } from '../../../src/state/attach.js';
 import { MetaDataError } from '../../../src/meta/errors.js';
 
 const MiB = 1024 * 1024;

@@ -63,6 +63,16 @@ describe('SS_* refusals', () => {
     expect(ssIsSuccess(SS.TwoPrimaries)).toBe(false);
   });
 
+  it('wire values of P_STATE_CHG_REPLY (wire-protocol-84.md §5.3): 25 codes, ≥ 1 is success', () => {
+    expect(SS.Success).toBe(1);
+    expect(SS.CwFailedByPeer).toBe(-10);
+    expect(SS.ConcurrentStChg).toBe(-19);
+    expect(Object.values(SS).filter((v) => typeof v === 'number').length).toBe(25);
+    expect(ssName(-3 as SS)).toBeUndefined();
+    expect([4, 3, 2, 1].every(ssIsSuccess)).toBe(true);
+    expect([0, -1].some(ssIsSuccess)).toBe(false);
+  });
+
   it('SS_UNKNOWN_ERROR has its own wording', () => {
     expect(drbdsetupReport('0', SS.UnknownError)).toEqual({
       stderr: '0: State change failed: (0)unknown error.\n',

@@ -739,6 +739,7 @@ describe('policy names and the P_PROTOCOL check', () => {
     afterSb1p: P.Consensus,
     afterSb2p: P.Disconnect,
     discardMyData: true,
+    dryRun: false,
     twoPrimaries: false,
     integrityAlg: '',
   };

@@ -297,14 +297,14 @@ describe('outdate (states.md §3)', () => {
 
 describe('attach disk state from meta-data flags', () => {
   it.each([
-    ['create-md (AL_CLEAN only)', MDF.AlClean, F.DontCare, { disk: D.Inconsistent }],
-    ['!CONSISTENT', MDF.WasUpToDate, F.DontCare, { disk: D.Inconsistent }],
-    ['CONSISTENT, !WAS_UP_TO_DATE', MDF.Consistent, F.DontCare, { disk: D.Outdated }],
-    ['CONSISTENT+WAS_UP_TO_DATE, dont-care', MDF.Consistent | MDF.WasUpToDate, F.DontCare, { disk: D.UpToDate }],
-    ['CONSISTENT+WAS_UP_TO_DATE, fencing', MDF.Consistent | MDF.WasUpToDate, F.ResourceOnly, { disk: D.Consistent }],
+    ['create-md (AL_CLEAN only)', MDF.AL_CLEAN, F.DontCare, { disk: D.Inconsistent }],
+    ['!CONSISTENT', MDF.WAS_UP_TO_DATE, F.DontCare, { disk: D.Inconsistent }],
+    ['CONSISTENT, !WAS_UP_TO_DATE', MDF.CONSISTENT, F.DontCare, { disk: D.Outdated }],
+    ['CONSISTENT+WAS_UP_TO_DATE, dont-care', MDF.CONSISTENT | MDF.WAS_UP_TO_DATE, F.DontCare, { disk: D.UpToDate }],
+    ['CONSISTENT+WAS_UP_TO_DATE, fencing', MDF.CONSISTENT | MDF.WAS_UP_TO_DATE, F.ResourceOnly, { disk: D.Consistent }],
     [
       'peer known outdated',
-      MDF.Consistent | MDF.WasUpToDate | MDF.PeerOutDated,
+      MDF.CONSISTENT | MDF.WAS_UP_TO_DATE | MDF.PEER_OUT_DATED,
       F.ResourceAndStonith,
       { disk: D.UpToDate, pdsk: D.Outdated },
     ],
@@ -316,7 +316,7 @@ describe('attach disk state from meta-data flags', () => {
   });
 
   it('while Connected the disk goes to Negotiating first', () => {
-    const a = attachDiskState({ mdFlags: MDF.Consistent | MDF.WasUpToDate, fencing: F.DontCare, conn: C.Connected });
+    const a = attachDiskState({ mdFlags: MDF.CONSISTENT | MDF.WAS_UP_TO_DATE, fencing: F.DontCare, conn: C.Connected });
     expect(a).toMatchObject({ change: { disk: D.Negotiating }, negotiating: true, settled: { disk: D.UpToDate } });
     // The requests of an attach pass the rules: Diskless → Attaching → Negotiating.
     const s0 = conn({ role: R.Primary, disk: D.Diskless });
@@ -327,15 +327,15 @@ describe('attach disk state from meta-data flags', () => {
   });
 
   it('crashed primary and degraded-wfc marks', () => {
-    expect(attachDiskState({ mdFlags: MDF.PrimaryInd, fencing: F.DontCare, conn: C.StandAlone })).toMatchObject({
+    expect(attachDiskState({ mdFlags: MDF.PRIMARY_IND, fencing: F.DontCare, conn: C.StandAlone })).toMatchObject({
       crashedPrimary: true,
       useDegrWfc: true,
     });
-    expect(attachDiskState({ mdFlags: MDF.PrimaryInd | MDF.ConnectedInd, fencing: F.DontCare, conn: C.StandAlone })).toMatchObject({
+    expect(attachDiskState({ mdFlags: MDF.PRIMARY_IND | MDF.CONNECTED_IND, fencing: F.DontCare, conn: C.StandAlone })).toMatchObject({
       crashedPrimary: true,
       useDegrWfc: false,
     });
-    expect(attachDiskState({ mdFlags: MDF.CrashedPrimary, fencing: F.DontCare, conn: C.StandAlone })).toMatchObject({
+    expect(attachDiskState({ mdFlags: MDF.CRASHED_PRIMARY, fencing: F.DontCare, conn: C.StandAlone })).toMatchObject({
       crashedPrimary: true,
       useDegrWfc: false,
     });
@@ -345,7 +345,7 @@ describe('attach disk state from meta-data flags', () => {
 
 describe('meta-data flags written on state changes (metadata-v08.md examples)', () => {
   it.each([
-    ['Connected Primary UpToDate/UpToDate', MDF.AlClean, conn({ role: R.Primary }), false, 0x17],
+    ['Connected Primary UpToDate/UpToDate', MDF.AL_CLEAN, conn({ role: R.Primary }), false, 0x17],
     ['Connected Secondary UpToDate', 0x17, conn(), false, 0x15],
     ['clean down of an UpToDate Secondary', 0x15, makeState({ disk: D.UpToDate }), false, 0x11],
     ['crashed primary kept', 0, conn(), true, 0x55],
@@ -354,7 +354,7 @@ describe('meta-data flags written on state changes (metadata-v08.md examples)', 
     ['Inconsistent target', 0, conn({ conn: C.SyncTarget, disk: D.Inconsistent }), false, 0x04],
     ['Outdated', 0, makeState({ disk: D.Outdated }), false, 0x01],
     ['diskless Primary peer', 0, conn({ peer: R.Primary, pdsk: D.Diskless }), false, 0x17],
-    ['other bits kept', MDF.FullSync | MDF.AlDisabled | MDF.AlClean, makeState({ disk: D.Inconsistent }), false, 0x108],
+    ['other bits kept', MDF.FULL_SYNC | MDF.AL_DISABLED | MDF.AL_CLEAN, makeState({ disk: D.Inconsistent }), false, 0x108],
     ['WFReportParams is not connected', 0, makeState({ conn: C.WFReportParams, disk: D.UpToDate }), false, 0x11],
   ] as const)('%s', (_n, current, ns, crashed, expected) => {
     expect(mdFlagsForState(current, ns, crashed)).toBe(expected);

@@ -16,6 +16,7 @@ import {
   mirrorChange,
   mirrorConn,
   OnNoDataAccessible,
+  peerViewOf,
   renderStateBraces,
   requestStateChange,
   Role as R,
@@ -582,6 +583,20 @@ describe('the peer’s view of a request (§2.5, wire §5.3)', () => {
       conn: C.TearDown,
     });
     expect(mirrorChange({ userIsp: true })).toEqual({ peerIsp: true });
+    expect(mirrorChange({ role: R.Primary })).toEqual({ peer: R.Primary });
+    expect(mirrorChange({ disk: D.Failed })).toEqual({ pdsk: D.Failed });
+    expect(mirrorChange({ conn: C.VerifyS })).toEqual({ conn: C.VerifyT });
+    expect(mirrorChange({ conn: C.WFBitMapS })).toEqual({ conn: C.WFBitMapT });
+    expect(mirrorChange({ conn: C.Connected })).toEqual({ conn: C.Connected });
+  });
+
+  it('a received P_STATE gives peer, pdsk (Negotiating resolved by the UUID flags) and peer_isp', () => {
+    // 0x000106a9: Primary/Secondary Connected Negotiating/UpToDate (after attach).
+    const s = makeState({ role: R.Primary, peer: R.Secondary, conn: C.Connected, disk: D.Negotiating, pdsk: D.UpToDate });
+    expect(peerViewOf(s, 4)).toEqual({ peer: R.Primary, pdsk: D.Inconsistent, peerIsp: false });
+    expect(peerViewOf(s, 0)).toEqual({ peer: R.Primary, pdsk: D.Consistent, peerIsp: false });
+    expect(peerViewOf({ ...s, disk: D.UpToDate, aftrIsp: true })).toEqual({ peer: R.Primary, pdsk: D.UpToDate, peerIsp: true });
+    expect(peerViewOf({ ...s, disk: D.UpToDate, userIsp: true })).toEqual({ peer: R.Primary, pdsk: D.UpToDate, peerIsp: true });
   });
 
   it('the peer of a disconnecting Primary goes TearDown (split-brain-01 capture)', () => {

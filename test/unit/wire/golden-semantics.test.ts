@@ -8,15 +8,15 @@ import {
   decodeStateChange,
   formatState,
   type ControlPacket,
-  type DrbdState,
 } from '../../../src/protocol/index.js';
+import { AfterSbPolicy, ConnState as C, DiskState as D, Role as R, WireProtocol, type DeviceState } from '../../../src/state/index.js';
 import { CAPTURE_BM_BITS, loadCapture } from '../../support/captures.js';
 import type { DrbdFrame } from '../../support/drbd-frames.js';
 
 const wire = native().wire;
 const of = (name: string, cmd: string) => loadCapture(name).frames.filter((f) => f.command === CMD[cmd]);
 const ctl = (f: DrbdFrame): ControlPacket => decodeControl(f.command, f.payload);
-const stateOf = (f: DrbdFrame): DrbdState => {
+const stateOf = (f: DrbdFrame): DeviceState => {
   const p = ctl(f);
   if (p.type !== 'P_STATE') throw new Error('not P_STATE');
   return p.state;
@@ -39,7 +39,7 @@ describe('captured states and state-change requests', () => {
     const [req] = of('initial-sync-start', 'P_STATE_CHG_REQ').map(ctl);
     expect(req).toEqual({ type: 'P_STATE_CHG_REQ', request: { mask: 0x1e03, val: 0x1001 } });
     if (req.type !== 'P_STATE_CHG_REQ') throw new Error();
-    expect(decodeStateChange(req.request)).toEqual({ role: 'Primary', disk: 'UpToDate' });
+    expect(decodeStateChange(req.request)).toEqual({ role: R.Primary, disk: D.UpToDate });
     expect(of('initial-sync-start', 'P_STATE_CHG_REPLY').map(ctl)).toEqual([{ type: 'P_STATE_CHG_REPLY', retcode: 1 }]);
     // The new Primary reports Connected UpToDate/Inconsistent, the peer goes WFBitMapT.
     const words = of('initial-sync-start', 'P_STATE').map((f) => formatState(stateOf(f)));
@@ -52,16 +52,16 @@ describe('captured states and state-change requests', () => {
       if (p.type !== 'P_STATE_CHG_REQ' && p.type !== 'P_CONN_ST_CHG_REQ') throw new Error();
       return decodeStateChange(p.request);
     };
-    expect(req('role-switch', 'P_STATE_CHG_REQ')).toEqual({ role: 'Primary' });
-    expect(req('online-verify', 'P_STATE_CHG_REQ')).toEqual({ conn: 'VerifyS' });
-    expect(req('diskless-read-attach', 'P_STATE_CHG_REQ')).toEqual({ disk: 'Failed' });
-    expect(req('disconnect', 'P_CONN_ST_CHG_REQ')).toEqual({ conn: 'Disconnecting' });
+    expect(req('role-switch', 'P_STATE_CHG_REQ')).toEqual({ role: R.Primary });
+    expect(req('online-verify', 'P_STATE_CHG_REQ')).toEqual({ conn: C.VerifyS });
+    expect(req('diskless-read-attach', 'P_STATE_CHG_REQ')).toEqual({ disk: D.Failed });
+    expect(req('disconnect', 'P_CONN_ST_CHG_REQ')).toEqual({ conn: C.Disconnecting });
     expect(ctl(of('disconnect', 'P_CONN_ST_CHG_REPLY')[0])).toEqual({ type: 'P_CONN_ST_CHG_REPLY', retcode: 1 });
   });
 
   it('diskless-read-attach: the detached node reports Failed then Diskless, and Negotiating after attach', () => {
     const node2 = of('diskless-read-attach', 'P_STATE').filter((f) => f.src.startsWith('10.99.0.2:'));
-    expect(node2.map((f) => stateOf(f).disk)).toEqual(['Failed', 'Diskless', 'Negotiating', 'UpToDate']);
+    expect(node2.map((f) => stateOf(f).disk)).toEqual([D.Failed, D.Diskless, D.Negotiating, D.UpToDate]);
     expect(node2[2].payload.readUInt32BE(0)).toBe(0x000106a9);
   });
 
@@ -92,7 +92,7 @@ describe('captured parameters', () => {
     for (const p of of('connect-handshake', 'P_PROTOCOL').map(ctl)) {
       expect(p).toEqual({
         type: 'P_PROTOCOL',
-        settings: { protocol: 'C', afterSb0p: 'disconnect', afterSb1p: 'disconnect', afterSb2p: 'disconnect', discardMyData: false, dryRun: false, twoPrimaries: false, integrityAlg: '' },
+        settings: { protocol: WireProtocol.C, afterSb0p: AfterSbPolicy.Disconnect, afterSb1p: AfterSbPolicy.Disconnect, afterSb2p: AfterSbPolicy.Disconnect, discardMyData: false, dryRun: false, twoPrimaries: false, integrityAlg: '' },
       });
     }
     for (const f of of('connect-handshake', 'P_CONNECTION_FEATURES')) {
@@ -105,7 +105,7 @@ describe('captured parameters', () => {
     for (const p of of('reconnect-auth-plain-bitmap-csums', 'P_SYNC_PARAM89').map(ctl)) {
       expect(p).toMatchObject({ params: { verifyAlg: 'crc32c', csumsAlg: 'md5' } });
     }
-    for (const p of of('reconnect-auth-plain-bitmap-csums', 'P_PROTOCOL').map(ctl)) expect(p).toMatchObject({ settings: { protocol: 'B' } });
+    for (const p of of('reconnect-auth-plain-bitmap-csums', 'P_PROTOCOL').map(ctl)) expect(p).toMatchObject({ settings: { protocol: WireProtocol.B } });
   });
 });
 

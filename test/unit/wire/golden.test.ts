@@ -91,7 +91,7 @@ function valuesForTshark(f: DrbdFrame, ctl: ControlPacket | undefined, n: Native
       case 'P_PROTOCOL':
       case 'P_PROTOCOL_UPDATE': {
         const p = ctl.settings;
-        put('protocol', ' ABC'.indexOf(p.protocol));
+        put('protocol', p.protocol); // WireProtocol: the wire value
         put('two_primaries', p.twoPrimaries);
         put('conn_flags', (p.discardMyData ? 1 : 0) | (p.dryRun ? 2 : 0));
         break;

@@ -1,15 +1,20 @@
-// src/protocol: state word, state-change requests and mirroring, control packets, retcodes,
-// command table, strict decoding.
+// src/protocol: state word, state-change requests, control packets, command table, strict
+// decoding. The vocabulary is src/state's (mirroring and SS codes are tested in test/unit/state).
 import { describe, expect, it } from 'vitest';
 import {
-  AFTER_SB_POLICIES,
+  AfterSbPolicy,
+  ConnState,
+  DiskState,
+  Role,
+  SS,
+  WireProtocol,
+  type DeviceState,
+  type ProtocolSettings,
+} from '../../../src/state/index.js';
+import {
   CMD,
   COMMANDS,
-  CONN_STATES,
-  DISK_STATES,
   ProtocolError,
-  RETCODES,
-  SS,
   commandByName,
   commandName,
   decodeControl,
@@ -26,12 +31,7 @@ import {
   encodeSyncParams,
   fieldMask,
   formatState,
-  isSuccess,
-  mirrorStateChange,
   payloadSize,
-  peerViewOf,
-  retcodeByCode,
-  type DrbdState,
 } from '../../../src/protocol/index.js';
 
 describe('state word (§5)', () => {
@@ -54,16 +54,17 @@ describe('state word (§5)', () => {
   });
 
   it('has the 8.4 enums: TearDown = 7, WFConnection = 8, Connected = 10, UpToDate = 8', () => {
-    expect(CONN_STATES.indexOf('TearDown')).toBe(7);
-    expect(CONN_STATES.indexOf('WFConnection')).toBe(8);
-    expect(CONN_STATES.indexOf('Connected')).toBe(10);
-    expect(CONN_STATES.length).toBe(24);
-    expect(DISK_STATES.indexOf('UpToDate')).toBe(8);
+    expect(ConnState.TearDown).toBe(7);
+    expect(ConnState.WFConnection).toBe(8);
+    expect(ConnState.Connected).toBe(10);
+    expect(Object.values(ConnState).filter((v) => typeof v === 'number').length).toBe(24);
+    expect(DiskState.UpToDate).toBe(8);
+    expect(encodeStateWord({ ...decodeStateWord(0), conn: ConnState.TearDown })).toBe(7 << 4);
   });
 
   it('places every flag bit where §5.1 says', () => {
     const base = decodeStateWord(0);
-    const bits: [keyof DrbdState, number][] = [
+    const bits: [keyof DeviceState, number][] = [
       ['susp', 17],
       ['aftrIsp', 18],
       ['peerIsp', 19],
@@ -85,11 +86,11 @@ describe('state word (§5)', () => {
 
 describe('state-change requests (§5.3)', () => {
   it('encodes the captured requests', () => {
-    expect(encodeStateChange({ role: 'Primary' })).toEqual({ mask: 0x3, val: 0x1 });
-    expect(encodeStateChange({ role: 'Primary', disk: 'UpToDate' })).toEqual({ mask: 0x1e03, val: 0x1001 });
-    expect(encodeStateChange({ conn: 'VerifyS' })).toEqual({ mask: 0x1f0, val: 0x120 });
-    expect(encodeStateChange({ disk: 'Failed' })).toEqual({ mask: 0x1e00, val: 0x400 });
-    expect(encodeStateChange({ conn: 'Disconnecting' })).toEqual({ mask: 0x1f0, val: 0x10 });
+    expect(encodeStateChange({ role: Role.Primary })).toEqual({ mask: 0x3, val: 0x1 });
+    expect(encodeStateChange({ role: Role.Primary, disk: DiskState.UpToDate })).toEqual({ mask: 0x1e03, val: 0x1001 });
+    expect(encodeStateChange({ conn: ConnState.VerifyS })).toEqual({ mask: 0x1f0, val: 0x120 });
+    expect(encodeStateChange({ disk: DiskState.Failed })).toEqual({ mask: 0x1e00, val: 0x400 });
+    expect(encodeStateChange({ conn: ConnState.Disconnecting })).toEqual({ mask: 0x1f0, val: 0x10 });
   });
 
   it('refuses partial field masks and val bits outside the mask', () => {
@@ -98,39 +99,15 @@ describe('state-change requests (§5.3)', () => {
     expect(() => decodeStateChange({ mask: 0x800000, val: 0 })).toThrow(/unused bits/);
   });
 
-  it('mirrors a peer request into our view', () => {
-    expect(mirrorStateChange({ role: 'Primary' })).toEqual({ peer: 'Primary' });
-    expect(mirrorStateChange({ role: 'Primary', disk: 'UpToDate' })).toEqual({ peer: 'Primary', pdsk: 'UpToDate' });
-    expect(mirrorStateChange({ disk: 'Failed' })).toEqual({ pdsk: 'Failed' });
-    expect(mirrorStateChange({ conn: 'VerifyS' })).toEqual({ conn: 'VerifyT' });
-    expect(mirrorStateChange({ conn: 'StartingSyncS' })).toEqual({ conn: 'StartingSyncT' });
-    expect(mirrorStateChange({ conn: 'StartingSyncT' })).toEqual({ conn: 'StartingSyncS' });
-    expect(mirrorStateChange({ conn: 'WFBitMapS' })).toEqual({ conn: 'WFBitMapT' });
-    expect(mirrorStateChange({ conn: 'Disconnecting' })).toEqual({ conn: 'TearDown' });
-    expect(mirrorStateChange({ conn: 'Connected' })).toEqual({ conn: 'Connected' });
-    expect(mirrorStateChange({ userIsp: true })).toEqual({ userIsp: true, peerIsp: true });
-  });
-
-  it('derives the peer view from a P_STATE (Negotiating resolved by the UUID flags)', () => {
-    const s = decodeStateWord(0x000106a9); // Primary, disk Negotiating
-    expect(peerViewOf(s, 4n)).toEqual({ peer: 'Primary', pdsk: 'Inconsistent', peerIsp: false });
-    expect(peerViewOf(s, 0n)).toEqual({ peer: 'Primary', pdsk: 'Consistent', peerIsp: false });
-    expect(peerViewOf({ ...s, disk: 'UpToDate', aftrIsp: true })).toEqual({ peer: 'Primary', pdsk: 'UpToDate', peerIsp: true });
+  it('refuses values that are not DRBD 8.4 enum values when encoding', () => {
+    expect(() => encodeStateChange({ conn: 24 as ConnState })).toThrow(expect.objectContaining({ code: 'ERR_PROTOCOL_ARGUMENT' }));
+    expect(() => encodeStateWord({ ...decodeStateWord(0), disk: 9 as DiskState })).toThrow(/9 is not a disk value/);
   });
 });
 
 describe('retcodes', () => {
-  it('numbers, names and DRBD texts', () => {
-    expect(SS.SS_SUCCESS).toBe(1);
-    expect(SS.SS_CW_FAILED_BY_PEER).toBe(-10);
-    expect(SS.SS_CONCURRENT_ST_CHG).toBe(-19);
-    expect(retcodeByCode(-2)).toEqual({ code: -2, name: 'SS_NO_UP_TO_DATE_DISK', text: 'Need access to UpToDate data' });
-    expect(retcodeByCode(-21)!.text).toBe('Need a connection for a graceful disconnect/outdate peer');
-    expect(retcodeByCode(-3)).toBeUndefined();
-    expect(RETCODES.length).toBe(25);
-    expect([4, 3, 2, 1].every(isSuccess)).toBe(true);
-    expect([0, -1].some(isSuccess)).toBe(false);
-    const reply = encodeControl({ type: 'P_STATE_CHG_REPLY', retcode: -10 });
+  it('P_STATE_CHG_REPLY carries an SS code as a plain s32', () => {
+    const reply = encodeControl({ type: 'P_STATE_CHG_REPLY', retcode: SS.CwFailedByPeer });
     expect(reply.payload.toString('hex')).toBe('fffffff6');
     expect(decodeControl(reply.command, reply.payload)).toEqual({ type: 'P_STATE_CHG_REPLY', retcode: -10 });
   });
@@ -151,11 +128,11 @@ describe('command table (§3)', () => {
 });
 
 describe('control packets', () => {
-  const settings = {
-    protocol: 'C' as const,
-    afterSb0p: 'discard-zero-changes' as const,
-    afterSb1p: 'consensus' as const,
-    afterSb2p: 'violently-as0p' as const,
+  const settings: ProtocolSettings = {
+    protocol: WireProtocol.C,
+    afterSb0p: AfterSbPolicy.DiscardZeroChanges,
+    afterSb1p: AfterSbPolicy.Consensus,
+    afterSb2p: AfterSbPolicy.ViolentlyAs0p,
     discardMyData: true,
     dryRun: false,
     twoPrimaries: true,
@@ -167,7 +144,9 @@ describe('control packets', () => {
     expect(b.length).toBe(24 + 5);
     expect([...[0, 4, 8, 12, 16, 20].map((o) => b.readUInt32BE(o))]).toEqual([3, 3, 7, 10, 1, 1]);
     expect(decodeProtocol(b)).toEqual(settings);
-    expect(AFTER_SB_POLICIES.indexOf('call-pri-lost-after-sb')).toBe(9);
+    expect(AfterSbPolicy.CallPriLostAfterSb).toBe(9);
+    expect(() => encodeProtocol({ ...settings, afterSb1p: 11 as AfterSbPolicy })).toThrow(/unknown after-sb-1pri 11/);
+    expect(() => decodeProtocol(Object.assign(Buffer.from(b), { 7: 11 }))).toThrow(/after-sb policy 11/);
     expect(() => decodeProtocol(Buffer.concat([b.subarray(0, 24), Buffer.from('sha1')]))).toThrow(/NUL/);
     const bad = Buffer.from(b);
     bad.writeUInt32BE(4, 0);
