@@ -8,15 +8,12 @@ import type { Address } from '../config/model.js';
 import { PeerLink, type LinkEvent, type LinkLoss, type LinkSettings } from '../engine/peer-link.js';
 import type { Logger } from '../log.js';
 import {
-  AFTER_SB_POLICIES,
   ProtocolError,
   decodeControl,
   decodeStateChange,
   encodeControl,
   encodeStateChange,
   type ControlPacket,
-  type DrbdState,
-  type ProtocolSettings as WireProtocolSettings,
   type Uuids as WireUuids,
 } from '../protocol/index.js';
 import {
@@ -34,14 +31,17 @@ import {
   evaluatePeerRequest,
   isClusterWide,
   mirrorChange,
+  WireProtocol,
+  parseAfterSbPolicy,
   parseRrConflict,
   ssText,
   syncHandshake,
+  type DeviceState,
+  type ProtocolSettings,
   type StateChange,
   type Uuids,
 } from '../state/index.js';
 import type { Volume } from './volume.js';
-import { changeFromWire, changeToWire, fromWire, toWire } from './wire-state.js';
 
 /** How long a cluster-wide request waits for the peer's reply before counting as refused. */
 const REPLY_TIMEOUT_MS = 10_000;
@@ -62,10 +62,11 @@ export interface ConnectionHooks {
   closed(): void;
 }
 
-function afterSbOrdinal(name: string): AfterSbPolicy {
-  const i = (AFTER_SB_POLICIES as readonly string[]).indexOf(name);
-  if (i < 0) throw new Error(`unknown after-sb policy ${name}`);
-  return i as AfterSbPolicy;
+/** drbd.conf's after-sb words (discard-node-NAME already resolved by the config module). */
+function afterSb(word: string): AfterSbPolicy {
+  const p = parseAfterSbPolicy(word, '');
+  if (p === undefined) throw new Error(`unknown after-sb policy ${word}`);
+  return p;
 }
 
 export class Connection {
@@ -138,13 +139,13 @@ export class Connection {
     this.link.sendControl(command, payload, onMeta);
   }
 
-  private myProtocol(): WireProtocolSettings {
+  private myProtocol(): ProtocolSettings {
     const n = this.spec.net;
     return {
-      protocol: n.protocol,
-      afterSb0p: n.afterSb0pri,
-      afterSb1p: n.afterSb1pri,
-      afterSb2p: n.afterSb2pri,
+      protocol: WireProtocol[n.protocol],
+      afterSb0p: afterSb(n.afterSb0pri),
+      afterSb1p: afterSb(n.afterSb1pri),
+      afterSb2p: afterSb(n.afterSb2pri),
       discardMyData: this.discardMyData,
       dryRun: this.spec.dryRun,
       twoPrimaries: n.allowTwoPrimaries,
@@ -172,7 +173,7 @@ export class Connection {
   }
 
   sendState(): void {
-    this.send({ type: 'P_STATE', state: toWire(this.volume.state) });
+    this.send({ type: 'P_STATE', state: this.volume.state });
   }
 
   private sendParams(): void {
@@ -215,7 +216,7 @@ export class Connection {
       return v.change(change, { hard: opts.hard }).code;
     }
     const connWide = change.conn !== undefined;
-    const mv = encodeStateChange(changeToWire(change));
+    const mv = encodeStateChange(change);
     this.localChange = true;
     try {
       const code = await new Promise<number>((resolve) => {
@@ -336,17 +337,7 @@ export class Connection {
     switch (p.type) {
       case 'P_PROTOCOL':
       case 'P_PROTOCOL_UPDATE': {
-        const mine = this.myProtocol();
-        const toState = (s: WireProtocolSettings) => ({
-          protocol: s.protocol as never,
-          afterSb0p: afterSbOrdinal(s.afterSb0p),
-          afterSb1p: afterSbOrdinal(s.afterSb1p),
-          afterSb2p: afterSbOrdinal(s.afterSb2p),
-          discardMyData: s.discardMyData,
-          twoPrimaries: s.twoPrimaries,
-          integrityAlg: s.integrityAlg,
-        });
-        const err = checkProtocolCompat(toState(mine), toState(p.settings));
+        const err = checkProtocolCompat(this.myProtocol(), p.settings);
         if (err) {
           this.log.error(`drbd ${v.resource}: ${err}`);
           this.goStandAlone();
@@ -402,9 +393,9 @@ export class Connection {
     }
   }
 
-  private onPeerRequest(type: 'P_STATE_CHG_REQ' | 'P_CONN_ST_CHG_REQ', wireChange: ReturnType<typeof decodeStateChange>): void {
+  private onPeerRequest(type: 'P_STATE_CHG_REQ' | 'P_CONN_ST_CHG_REQ', peerChange: StateChange): void {
     const v = this.volume;
-    const verdict = evaluatePeerRequest(v.state, changeFromWire(wireChange), {
+    const verdict = evaluatePeerRequest(v.state, peerChange, {
       ctx: v.ctx(),
       resolveConflicts: this.resolveConflicts,
       localChangeInProgress: this.localChange,
@@ -419,13 +410,12 @@ export class Connection {
       return;
     }
     // Applied as evaluated: in our view (role↔peer, disk↔pdsk swapped).
-    v.change(mirrorChange(changeFromWire(wireChange)), { hard: true, localOnly: true, reason: 'peer' });
+    v.change(mirrorChange(peerChange), { hard: true, localOnly: true, reason: 'peer' });
     this.sendState();
   }
 
-  private onPeerState(ws: DrbdState): void {
+  private onPeerState(peer: DeviceState): void {
     const v = this.volume;
-    const peer = fromWire(ws);
     const peerFlags = Number(this.peerUuids?.flags ?? 0n);
     const pdsk = effectivePeerDisk(peer.disk, peerFlags);
     // The handshake runs on a new connection, and again when the peer changed generation
@@ -465,9 +455,9 @@ export class Connection {
       ...(v.preNegotiation ? { negotiatedDisk: v.preNegotiation.disk } : {}),
       peerDisk,
       net: {
-        afterSb0p: afterSbOrdinal(n.afterSb0pri),
-        afterSb1p: afterSbOrdinal(n.afterSb1pri),
-        afterSb2p: afterSbOrdinal(n.afterSb2pri),
+        afterSb0p: afterSb(n.afterSb0pri),
+        afterSb1p: afterSb(n.afterSb1pri),
+        afterSb2p: afterSb(n.afterSb2pri),
         rrConflict: parseRrConflict(n.rrConflict) ?? RrConflictPolicy.Disconnect,
         alwaysAsbp: n.alwaysAsbp,
         discardMyData: this.discardMyData,
