@@ -82,11 +82,7 @@ export class TestNode {
       return;
     }
     for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        return;
-      }
+      if (!existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     this.crash();
