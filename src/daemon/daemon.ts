@@ -1,6 +1,7 @@
 // udrbdd: hosts every resource of this node, as the kernel module does. It owns the run
 // directory, answers the control socket and keeps the status file current.
 import { mkdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Server } from 'node:net';
 import { listenControl } from './control-server.js';
 import type { ControlRequest, ControlResponse } from './control-protocol.js';
@@ -32,7 +33,7 @@ export class Daemon {
   ) {
     this.files = runFiles(runDir);
     this.stopped = new Promise((r) => (this.resolveStopped = r));
-    this.node = new Node(log, (minor) => this.files.nbdSocket(minor), () => this.refreshStatus());
+    this.node = new Node(log, (minor) => this.files.nbdSocket(minor), (minor) => join(runDir, `blockdev${minor}`), () => this.refreshStatus());
   }
 
   async start(): Promise<void> {

@@ -21,6 +21,7 @@ export class Node {
   constructor(
     private readonly log: Logger,
     private readonly nbdSocket: (minor: number) => string,
+    private readonly blockdevDir: (minor: number) => string,
     private readonly changed: () => void,
   ) {}
 
@@ -55,7 +56,7 @@ export class Node {
         const nr = a as DaemonCommandArgs['new-resource'];
         const existing = this.resources.get(nr.resource);
         if (existing) existing.options = nr;
-        else this.resources.set(nr.resource, new Resource(nr, { changed: this.changed, nbdSocket: this.nbdSocket }, this.log.child({ resource: nr.resource })));
+        else this.resources.set(nr.resource, new Resource(nr, { changed: this.changed, nbdSocket: this.nbdSocket, blockdevDir: this.blockdevDir }, this.log.child({ resource: nr.resource })));
         this.changed();
         return { exitCode: 0 };
       }
@@ -161,7 +162,7 @@ function unconfigured(v: Volume): string | undefined {
   return v.state.conn === ConnState.StandAlone && v.state.disk === DiskState.Diskless ? 'Unconfigured\n' : undefined;
 }
 
-function procDevice(res: Resource, v: Volume, _now: number): ProcDevice {
+function procDevice(res: Resource, v: Volume, now: number): ProcDevice {
   const s = v.state;
   const c = v.device?.counters();
   const link = res.connection?.link.counters();
@@ -200,6 +201,8 @@ function procDevice(res: Resource, v: Volume, _now: number): ProcDevice {
       wo,
       oos: v.bitsSet() * 4,
     },
+    // The bar and speed lines of a running resync (proc-drbd.md §3).
+    ...(v.resync ? { sync: v.resync.progress(now, v.bitsSet()) } : {}),
   };
 }
 

@@ -18,6 +18,7 @@ import {
 import { Connection, type ConnectSpec } from './connection.js';
 import { runHandler, type HandlerName } from './handlers.js';
 import { Volume } from './volume.js';
+import { BlockDeviceUnavailableError, attachBlockDevice, blockDeviceHolders, describeHolder } from './blockdev/index.js';
 
 export interface Reply {
   exitCode: number;
@@ -29,7 +30,15 @@ export interface Reply {
 export interface ResourceHooks {
   changed(): void;
   nbdSocket(minor: number): string;
+  /** Where the block-device layer keeps its FUSE mount and helper files for a minor. */
+  blockdevDir(minor: number): string;
 }
+
+/**
+ * /dev/drbdN exists while Primary (DESIGN.md "The block device"). UDRBD_DEVICE_NODES=off
+ * leaves only the NBD socket — for several nodes on one machine that share a device name.
+ */
+const deviceNodesWanted = (): boolean => process.env.UDRBD_DEVICE_NODES !== 'off';
 
 const ok = (stdout?: string): Reply => ({ exitCode: 0, ...(stdout ? { stdout } : {}) });
 
@@ -167,6 +176,13 @@ export class Resource {
   }
 
   async changeRole(v: Volume, role: Role, force: boolean): Promise<Reply> {
+    // Openers of /dev/drbdN keep it Primary: the state engine refuses the demotion with
+    // SS_DEVICE_IN_USE (-12) while anything holds it (states.md §3).
+    if (role === Role.Secondary && v.blockdev) {
+      const holders = await blockDeviceHolders(v.blockdev);
+      v.openCount = holders.length;
+      for (const h of holders) this.log.info(`block drbd${v.minor}: held open: ${describeHolder(h)}`);
+    }
     const out = await changeRole({
       state: () => v.state,
       request: (change: StateChange) => (this.connection ? this.connection.request(change) : v.change(change).code),
@@ -177,13 +193,41 @@ export class Resource {
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     }, role, { force, pingTimeoutMs: (this.connection?.spec.net.pingTimeoutDeciSec ?? 5) * 100 });
     for (const l of out.log) this.log.warn(`block drbd${v.minor}: ${l}`);
+    v.openCount = 0;
     if (out.code < SS.Success) return this.report(v.minor, out.code);
+    if (role === Role.Primary) await this.attachDeviceNode(v);
+    else await this.detachDeviceNode(v);
     // The peer learns the new generation of a forced Primary (P_UUIDS, then P_STATE).
     if (out.forced) {
       this.connection?.sendUuids();
       this.connection?.sendState();
     }
     return ok();
+  }
+
+  /** Makes /dev/drbdN appear for a Primary; where that is not possible the NBD socket stays the way in. */
+  private async attachDeviceNode(v: Volume): Promise<void> {
+    if (v.blockdev || !v.device || !deviceNodesWanted()) return;
+    try {
+      v.blockdev = await attachBlockDevice({
+        minor: v.minor,
+        devicePath: v.devicePath,
+        nbdSocket: this.hooks.nbdSocket(v.minor),
+        sizeBytes: v.device.usableSizeBytes,
+        workDir: this.hooks.blockdevDir(v.minor),
+      });
+      this.log.info(`block drbd${v.minor}: ${v.devicePath} is ${v.blockdev.loopDevice} (${v.blockdev.via})`);
+    } catch (e) {
+      const why = e instanceof BlockDeviceUnavailableError ? e.message : `cannot create ${v.devicePath}: ${(e as Error).message}`;
+      this.log.warn(`block drbd${v.minor}: ${why}`);
+    }
+  }
+
+  private async detachDeviceNode(v: Volume): Promise<void> {
+    const h = v.blockdev;
+    if (!h) return;
+    v.blockdev = undefined;
+    await h.detach();
   }
 
   async detach(v: Volume, force: boolean): Promise<Reply> {
@@ -232,7 +276,10 @@ export class Resource {
   async close(): Promise<void> {
     this.connection?.stop();
     this.connection = undefined;
-    for (const v of this.volumes.values()) await v.release();
+    for (const v of this.volumes.values()) {
+      await this.detachDeviceNode(v).catch((e: Error) => this.log.warn(`block drbd${v.minor}: ${e.message}`));
+      await v.release();
+    }
   }
 
   /** Waits until conn >= Connected (or StandAlone, unless waitAfterSb); false on timeout. */

@@ -8,6 +8,8 @@ import type { DiskOptions } from '../config/resolve.js';
 import { Device } from '../engine/device.js';
 import { MetaDataStore } from '../engine/metadata-store.js';
 import { native } from '../engine/native.js';
+import type { ResyncRun } from './resync.js';
+import type { BlockDeviceHandle } from './blockdev/index.js';
 import type { Logger } from '../log.js';
 import {
   ConnState,
@@ -66,6 +68,10 @@ export class Volume {
   attach: AttachSpec | undefined;
   /** The disk state an attach while Connected settles on after the handshake. */
   preNegotiation: StateContext['preNegotiation'];
+  /** The resync in progress (SyncSource / SyncTarget), for its controller and the status bar. */
+  resync: ResyncRun | undefined;
+  /** /dev/drbdN while Primary. */
+  blockdev: BlockDeviceHandle | undefined;
   /** Openers of /dev/drbdN (the block-device layer reports them). */
   openCount = 0;
   private waiters: Array<() => void> = [];

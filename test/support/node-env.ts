@@ -24,8 +24,17 @@ export class TestNode {
     this.runDir = runDir ?? mkdtempSync(join(tmpdir(), `udrbd-${hostname}-`));
   }
 
+  /** /dev/drbdN nodes: off by default, since the nodes of a test share one machine. */
+  deviceNodes = false;
+
   get env(): NodeJS.ProcessEnv {
-    return { ...process.env, UDRBD_HOSTNAME: this.hostname, UDRBD_RUN_DIR: this.runDir, UDRBD_LOG_LEVEL: 'debug' };
+    return {
+      ...process.env,
+      UDRBD_HOSTNAME: this.hostname,
+      UDRBD_RUN_DIR: this.runDir,
+      UDRBD_LOG_LEVEL: 'debug',
+      UDRBD_DEVICE_NODES: this.deviceNodes ? 'on' : 'off',
+    };
   }
 
   /** Runs `drbdadm -c CONFIG args...` synchronously. */
