@@ -30,17 +30,18 @@ bool PeerLink::SendBitmap(bool use_rle) {
     std::vector<uint64_t> words(w::BitmapWords(nbits));
     host_->OutOfSync().copy_words(words.data(), words.size());
     w::BitmapEncoder enc(words.data(), nbits, use_rle);
-    uint64_t packets = 0, bytes = 0;
+    uint64_t packets[2] = {0, 0}, bytes[2] = {0, 0};  // plain, RLE
     // The receiver expects the transfer's packets back to back: hold the socket throughout.
     std::lock_guard<std::mutex> sl(data_send_mu_);
     while (!enc.Done()) {
       w::BitmapPacket pk = enc.Next();
       if (!SendLocked(data_, pk.command, pk.payload.data(), pk.payload.size(), nullptr, 0)) return;
-      packets++;
-      bytes += pk.payload.size();
+      const int k = pk.command == w::P_COMPRESSED_BITMAP ? 1 : 0;
+      packets[k]++;
+      bytes[k] += pk.payload.size();
     }
-    Log(20, "send bitmap: " + std::to_string(packets) + " packets, " + std::to_string(bytes) + " bytes" +
-                (use_rle ? " (RLE where it pays)" : " (plain)"));
+    Log(20, "send bitmap [bytes(packets)]: plain " + std::to_string(bytes[0]) + "(" + std::to_string(packets[0]) + "), RLE " +
+                std::to_string(bytes[1]) + "(" + std::to_string(packets[1]) + ")");
   });
   return true;
 }
