@@ -669,7 +669,9 @@ LinkLoss PeerLink::DataReceiver() {
     w::Header h;
     try {
       h = w::DecodeHeader(agreed_, hdr, sizeof(hdr));
-      w::CheckPayloadSize(h.command, h.length, w::Sock::kData, 0, 0);
+      // No data-integrity digest in P_DATA*; a csums digest's size is checked by its handler.
+      const int digest = h.command == w::P_CSUM_RS_REQUEST ? -1 : 0;
+      w::CheckPayloadSize(h.command, h.length, w::Sock::kData, 0, digest);
     } catch (const w::WireError& e) {
       bad(e.what());
       break;
@@ -838,6 +840,9 @@ LinkLoss PeerLink::DataReceiver() {
       case w::P_DATA_REPLY:
         ReceiveDataReply(h.length);
         break;
+      case w::P_CSUM_RS_REQUEST:
+        ReceiveCsumRequest(h.length);
+        break;
       default:
         bad(std::string("Unexpected data packet ") + w::CommandName(cmd) + " (0x" + Hex4(cmd) + ")");
         break;
@@ -984,6 +989,7 @@ void PeerLink::MetaReceiver() {
       case w::P_NEG_DREPLY:
       case w::P_NEG_RS_DREPLY:
       case w::P_RS_CANCEL:
+      case w::P_RS_IS_IN_SYNC:
         OnRefusal(h.command, p);
         break;
       case w::P_STATE_CHG_REPLY:

@@ -124,7 +124,9 @@ class PeerLink : public Replicator {
   // (after everything queued before it, contiguous on the data socket); false when not
   // connected.
   bool SendBitmap(bool use_rle);
-  void StartResync(ResyncRole role, uint32_t max_bio_size);
+  // CSUMS_ALG (csums-alg, both sides the same; empty: none): the target sends a digest of its
+  // block and the source answers P_RS_IS_IN_SYNC when its own block has the same.
+  void StartResync(ResyncRole role, uint32_t max_bio_size, const std::string& csums_alg = "");
   void StopResync();
   // SyncTarget: sends up to N_BLOCKS 4 KiB blocks of P_RS_DATA_REQUEST; returns the number of
   // requests queued.
@@ -194,6 +196,8 @@ class PeerLink : public Replicator {
   void ReceiveBitmap(uint16_t cmd, uint32_t length);
   void ReceiveRsDataReply(uint32_t length);
   void ReceiveDataReply(uint32_t length);
+  void ReceiveCsumRequest(uint32_t length);
+  void SendResyncRequests(uint64_t gen, std::vector<ResyncRequest> reqs);
   // Meta receiver: P_NEG_DREPLY, P_NEG_RS_DREPLY, P_RS_CANCEL.
   void OnRefusal(uint16_t cmd, const uint8_t* payload);
   void MaybeResyncDone();
@@ -276,6 +280,8 @@ class PeerLink : public Replicator {
   std::unique_ptr<Resync> resync_;
   std::unique_ptr<wire::BitmapDecoder> bitmap_rx_;  // data receiver thread only
   std::atomic<uint32_t> max_bio_{1u << 20};          // what one P_DATA_REQUEST may ask for
+  std::mutex csums_mu_;
+  std::string csums_alg_;  // guarded by csums_mu_
 
   // Reads served by the peer (P_DATA_REQUEST): one entry per request packet; a large
   // application read is split, and completes when its last part did. Guarded by tl_mu_.

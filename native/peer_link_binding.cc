@@ -200,8 +200,9 @@ class PeerLinkWrap : public Napi::ObjectWrap<PeerLinkWrap> {
   Napi::Value StartResync(const Napi::CallbackInfo& info) {
     if (!Alive(info.Env())) return info.Env().Undefined();
     std::string role = info[0].As<Napi::String>().Utf8Value();
+    std::string csums = info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
     link_->StartResync(role == "source" ? ResyncRole::kSource : ResyncRole::kTarget,
-                       info[1].As<Napi::Number>().Uint32Value());
+                       info[1].As<Napi::Number>().Uint32Value(), csums);
     return info.Env().Undefined();
   }
 

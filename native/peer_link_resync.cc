@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "bitmap.h"
+#include "digest.h"
 #include "peer_link.h"
 #include "wire.h"
 
@@ -70,7 +71,11 @@ void PeerLink::ReceiveBitmap(uint16_t cmd, uint32_t length) {
 
 // ---------------------------------------------------------------- resync
 
-void PeerLink::StartResync(ResyncRole role, uint32_t max_bio_size) {
+void PeerLink::StartResync(ResyncRole role, uint32_t max_bio_size, const std::string& csums_alg) {
+  {
+    std::lock_guard<std::mutex> l(csums_mu_);
+    csums_alg_ = csums_alg;
+  }
   resync_->Start(role, max_bio_size);
   max_bio_ = max_bio_size >= 4096 && max_bio_size <= w::kMaxBioSize ? max_bio_size - max_bio_size % 512 : w::kMaxBioSize;
   MaybeResyncDone();  // an empty resync is done at once
@@ -99,7 +104,19 @@ uint32_t PeerLink::ResyncTick(uint32_t n_blocks) {
   const uint32_t n = static_cast<uint32_t>(reqs.size());
   if (!reqs.empty()) {
     pe_ += static_cast<int64_t>(reqs.size());
-    const uint64_t gen = conn_gen_;
+    SendResyncRequests(conn_gen_, std::move(reqs));
+  }
+  MaybeResyncDone();
+  return n;
+}
+
+void PeerLink::SendResyncRequests(uint64_t gen, std::vector<ResyncRequest> reqs) {
+  std::string alg;
+  {
+    std::lock_guard<std::mutex> l(csums_mu_);
+    alg = csums_alg_;
+  }
+  if (alg.empty()) {
     Post([this, gen, reqs = std::move(reqs)] {
       if (gen != conn_gen_) return;  // teardown forgot them
       for (const ResyncRequest& r : reqs) {
@@ -112,9 +129,83 @@ uint32_t PeerLink::ResyncTick(uint32_t n_blocks) {
         if (!SendData(w::P_RS_DATA_REQUEST, p, sizeof(p))) return;
       }
     });
+    return;
   }
-  MaybeResyncDone();
-  return n;
+  // csums-alg: read our own copy first; the request carries its digest.
+  for (const ResyncRequest& r : reqs) {
+    HostOpBegin();
+    host_->PeerRead(r.sector << 9, r.size, [this, gen, r, alg](int err, std::vector<uint8_t> data) {
+      std::vector<uint8_t> p(w::kPBlockReqSize);
+      w::PBlockReq br;
+      br.sector = r.sector;
+      br.block_id = w::kIdSyncer;
+      br.blksize = r.size;
+      w::Encode(br, p.data());
+      uint16_t cmd = w::P_RS_DATA_REQUEST;
+      if (!err) {
+        // A digest that cannot be made (unknown algorithm) just asks for the data.
+        try {
+          std::vector<uint8_t> d = Digest(alg, data.data(), data.size());
+          p.insert(p.end(), d.begin(), d.end());
+          cmd = w::P_CSUM_RS_REQUEST;
+        } catch (const std::exception& e) {
+          Log(40, std::string("csums-alg: ") + e.what());
+        }
+      }
+      Post([this, gen, cmd, p = std::move(p)] {
+        if (gen == conn_gen_) SendData(cmd, p.data(), p.size());
+      });
+      HostOpEnd();
+    });
+  }
+}
+
+void PeerLink::ReceiveCsumRequest(uint32_t length) {
+  std::vector<uint8_t> p(length);
+  if (!RecvData(p.data(), length)) return;
+  const w::PBlockReq br = w::DecodePBlockReq(p.data(), p.size());
+  std::string alg;
+  {
+    std::lock_guard<std::mutex> l(csums_mu_);
+    alg = csums_alg_;
+  }
+  size_t dsize = 0;
+  try {
+    dsize = alg.empty() ? 0 : DigestSize(alg);
+  } catch (const std::exception&) {
+    dsize = 0;
+  }
+  const uint64_t size_bytes = host_->SizeBytes();
+  if (dsize == 0 || length != w::kPBlockReqSize + dsize || (br.sector >> 55) != 0 || br.blksize == 0 ||
+      br.blksize % 512 != 0 || br.blksize > w::kMaxBioSize || (br.sector << 9) + br.blksize > size_bytes) {
+    ProtocolError("Unexpected data packet P_CSUM_RS_REQUEST (csums-alg \"" + alg + "\", " + std::to_string(length) +
+                  " bytes, sector " + std::to_string(br.sector) + ")");
+    return;
+  }
+  std::vector<uint8_t> theirs(p.begin() + w::kPBlockReqSize, p.end());
+  ua_++;
+  HostOpBegin();
+  host_->PeerRead(br.sector << 9, br.blksize, [this, br, alg, theirs](int err, std::vector<uint8_t> d) {
+    uint8_t sr[8];
+    w::PutBE64(sr, br.sector);
+    if (err) {
+      SendBlockAck(w::P_NEG_RS_DREPLY, sr, reinterpret_cast<const uint8_t*>(&br.block_id), br.blksize);
+    } else if (Digest(alg, d.data(), d.size()) == theirs) {
+      // Equal: both sides clear the bits, no data travels.
+      host_->OutOfSync().clear_range(br.sector << 9, br.blksize);
+      SendBlockAck(w::P_RS_IS_IN_SYNC, sr, reinterpret_cast<const uint8_t*>(&br.block_id), br.blksize);
+    } else {
+      w::PData reply;
+      reply.sector = br.sector;
+      reply.block_id = br.block_id;
+      uint8_t p[w::kPDataSize];
+      w::Encode(reply, p);
+      SendData(w::P_RS_DATA_REPLY, p, sizeof(p), d.data(), d.size());
+      ns_bytes_ += d.size();
+    }
+    ua_--;
+    HostOpEnd();
+  });
 }
 
 void PeerLink::MaybeResyncDone() {
@@ -199,7 +290,9 @@ void PeerLink::OnRefusal(uint16_t cmd, const uint8_t* payload) {
     ReadPartDone(rr, false);
     return;
   }
-  if (id != w::kIdSyncer || !resync_->Refused(sector, size, cmd == w::P_NEG_RS_DREPLY)) {
+  const bool known = cmd == w::P_RS_IS_IN_SYNC ? resync_->InSync(sector, size)
+                                                : id == w::kIdSyncer && resync_->Refused(sector, size, cmd == w::P_NEG_RS_DREPLY);
+  if (!known) {
     ProtocolError(std::string(w::CommandName(cmd)) + " for sector " + std::to_string(sector) +
                   " answers no resync request");
     return;

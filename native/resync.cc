@@ -195,6 +195,21 @@ bool Resync::Refused(uint64_t sector, uint32_t size, bool failed) {
   return true;
 }
 
+bool Resync::InSync(uint64_t sector, uint32_t size) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (sector % kBlockSectors) return false;
+  auto it = outstanding_.find(sector / kBlockSectors);
+  if (it == outstanding_.end() || it->second.arrived || it->second.size != size) return false;
+  // Counted like received data: the controller paces on answered sectors.
+  sect_in_ += size >> 9;
+  in_flight_sectors_ -= size >> 9;
+  // Blocks a newer peer write reached meanwhile are equal too: the source compared its
+  // current data, and that write brings the same (or newer) data here.
+  bm_->clear_range(sector << 9, size);
+  outstanding_.erase(it);
+  return true;
+}
+
 void Resync::PeerWriteBegins(uint64_t sector, uint32_t size) {
   std::unique_lock<std::mutex> l(mu_);
   if (outstanding_.empty() || size == 0) return;

@@ -81,6 +81,10 @@ class Resync {
   // matches no outstanding request.
   bool Refused(uint64_t sector, uint32_t size, bool failed);
 
+  // SyncTarget, P_RS_IS_IN_SYNC (csums-alg: the source's block has our digest): clears the
+  // bits. False if it matches no outstanding request.
+  bool InSync(uint64_t sector, uint32_t size);
+
   // A peer write (P_DATA) about to be written here: waits until no resync write overlapping
   // it is in progress (so the two cannot land in the wrong order), and marks overlapping
   // outstanding requests so their (possibly older) reply does not overwrite it.

@@ -233,7 +233,7 @@ export interface NativePeerLink {
   sendControl(cmd: number, payload: Buffer, onMeta: boolean): boolean;
   counters(): NativeLinkCounters;
   sendBitmap(useRle: boolean): boolean;
-  startResync(role: 'source' | 'target', maxBioSize: number): void;
+  startResync(role: 'source' | 'target', maxBioSize: number, csumsAlg: string): void;
   stopResync(): void;
   resyncTick(nRequests: number): number;
   resyncStatus(): NativeResyncStatus;

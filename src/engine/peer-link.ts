@@ -18,6 +18,8 @@ export type ResyncRole = 'source' | 'target';
 export interface ResyncOptions {
   /** Largest resync request in bytes: the smaller of both sides' max_bio_size (P_SIZES), ≤ 1 MiB. */
   maxBioSize: number;
+  /** csums-alg (the same on both sides; kernel crypto name, e.g. "md5", "sha1", "crc32c"); absent or "": none. */
+  csumsAlg?: string;
 }
 
 /** Why a connection ended, as DRBD's connection state after it. */
@@ -129,7 +131,7 @@ export class PeerLink {
     if (role !== 'source' && role !== 'target') throw new RangeError(`resync role must be source or target, got ${String(role)}`);
     const m = opts.maxBioSize;
     if (!Number.isInteger(m) || m < 4096 || m > 1 << 20) throw new RangeError(`maxBioSize must be an integer in [4096, 1048576], got ${m}`);
-    this.link.startResync(role, m);
+    this.link.startResync(role, m, opts.csumsAlg ?? '');
   }
 
   /** Leaves the sync state (pause, done, disconnect): no new requests; outstanding ones complete. */
