@@ -1,7 +1,12 @@
 // Two udrbd daemons on loopback, driven with drbdadm exactly as the seeds' administrators
 // drive DRBD: create-md, up, the status file, role changes and their refusals, disconnect
 // and connect, a peer that dies, authentication, and split-brain detection.
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from './nbd-helpers.js';
 import { Cluster } from '../support/cluster.js';
 import { waitFor } from '../support/node-env.js';
 
@@ -146,3 +151,88 @@ describe('two udrbd nodes: split brain', () => {
     expect(c.log('alpha').some((l) => /uuid_compare\(\)=100 by rule 90/.test(l))).toBe(true);
   });
 });
+
+describe('two udrbd nodes: the seed walkthrough', () => {
+  let c: Cluster;
+  const dataBytes = 16 << 20;
+  const usable = (64 << 20) - 40 * 1024; // 64 MiB minus internal meta-data (spec example: 65496 KiB)
+  beforeAll(() => {
+    c = new Cluster(['alpha', 'beta'], { disk: '    resync-rate 100M;\n    c-plan-ahead 0;' });
+  });
+  afterAll(() => c.destroy());
+
+  const sock = (name: string) => join(c.node(name).runDir, 'drbd0.sock');
+  const dataArea = (name: string) => sha256Of(c.disk(name), usable);
+
+  it('primary --force starts the initial sync; both end UpToDate with identical data', async () => {
+    for (const n of c.nodes) expect(n.drbdadm('create-md', 'r0').code).toBe(0);
+    for (const n of c.nodes) expect(n.drbdadm('up', 'r0').code).toBe(0);
+    await c.waitState('beta', /cs:Connected/);
+    // Something on alpha's disk that the sync has to carry over.
+    writeFileSync(join(c.dir, 'seed.bin'), randomBytes(1 << 20));
+    await run('nbdcopy', [join(c.dir, 'seed.bin'), `nbd+unix:///?socket=${sock('alpha')}`]).catch(() => undefined);
+    const r = c.node('alpha').drbdadm('primary', '--force', 'r0');
+    expect(r.code, r.stderr).toBe(0);
+    await c.waitState('beta', /cs:SyncTarget ro:Secondary\/Primary ds:Inconsistent\/UpToDate/, 15_000).catch(() => '');
+    await c.waitState('alpha', /^ 0: cs:Connected ro:Primary\/Secondary ds:UpToDate\/UpToDate C r-----$/, 60_000);
+    await c.waitState('beta', /^ 0: cs:Connected ro:Secondary\/Primary ds:UpToDate\/UpToDate C r-----$/, 10_000);
+    expect(c.log('beta')).toContain('block drbd0: uuid_compare()=-2 by rule 20');
+    expect(c.log('beta').some((l) => /Began resync as SyncTarget \(will sync 65496 KB \[16374 bits set\]\)\./.test(l))).toBe(true);
+    expect(c.node('beta').status()).toMatch(/oos:0\n/);
+    expect(await dataArea('beta')).toBe(await dataArea('alpha'));
+  });
+
+  it('protocol C writes on the Primary are on the Secondary when acknowledged', async () => {
+    const src = join(c.dir, 'w1.bin');
+    writeFileSync(src, randomBytes(dataBytes));
+    await run('nbdcopy', [src, `nbd+unix:///?socket=${sock('alpha')}`]);
+    expect(await dataArea('beta')).toBe(await dataArea('alpha'));
+    expect(await sha256Of(c.disk('beta'), dataBytes)).toBe(await sha256Of(src, dataBytes));
+  });
+
+  it('switches roles by hand and writes the other way', async () => {
+    expect(c.node('alpha').drbdadm('secondary', 'r0').code).toBe(0);
+    const r = c.node('beta').drbdadm('primary', 'r0');
+    expect(r.code, r.stderr).toBe(0);
+    await c.waitState('alpha', /ro:Secondary\/Primary ds:UpToDate\/UpToDate/);
+    const src = join(c.dir, 'w2.bin');
+    writeFileSync(src, randomBytes(dataBytes));
+    await run('nbdcopy', [src, `nbd+unix:///?socket=${sock('beta')}`]);
+    expect(await sha256Of(c.disk('alpha'), dataBytes)).toBe(await sha256Of(src, dataBytes));
+    // A Secondary's export is read-only.
+    await expect(run('nbdcopy', [src, `nbd+unix:///?socket=${sock('alpha')}`])).rejects.toThrow();
+  });
+
+  it('the survivor of a crashed Primary takes over; the crashed node rejoins and resyncs from it', async () => {
+    c.node('beta').crash();
+    await c.waitState('alpha', /cs:WFConnection ro:Secondary\/Unknown ds:UpToDate\/DUnknown/, 20_000);
+    const r = c.node('alpha').drbdadm('primary', 'r0');
+    expect(r.code, r.stderr).toBe(0);
+    const src = join(c.dir, 'w3.bin');
+    writeFileSync(src, randomBytes(4 << 20));
+    await run('nbdcopy', [src, `nbd+unix:///?socket=${sock('alpha')}`]);
+    expect(c.node('beta').drbdadm('up', 'r0').code).toBe(0);
+    await c.waitState('beta', /^ 0: cs:Connected ro:Secondary\/Primary ds:UpToDate\/UpToDate C r-----$/, 60_000);
+    // beta missed alpha's new generation: bitmap-based resync, not a full one.
+    expect(c.log('beta').some((l) => /uuid_compare\(\)=-1 by rule 50/.test(l))).toBe(true);
+    expect(await dataArea('beta')).toBe(await dataArea('alpha'));
+  });
+});
+
+async function sha256Of(file: string, length: number): Promise<string> {
+  const h = createHash('sha256');
+  const fd = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    let pos = 0;
+    while (pos < length) {
+      const { bytesRead } = await fd.read(buf, 0, Math.min(buf.length, length - pos), pos);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+  } finally {
+    await fd.close();
+  }
+  return h.digest('hex');
+}
