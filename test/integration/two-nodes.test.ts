@@ -236,3 +236,78 @@ async function sha256Of(file: string, length: number): Promise<string> {
   }
   return h.digest('hex');
 }
+
+describe('two udrbd nodes: split-brain recovery', () => {
+  /** Connected and synced, then split: both Primary with a write each while apart. */
+  async function splitBrain(c: Cluster, writes: { alpha: number; beta: number }): Promise<void> {
+    for (const n of c.nodes) expect(n.drbdadm('create-md', 'r0').code).toBe(0);
+    for (const n of c.nodes) expect(n.drbdadm('up', 'r0').code).toBe(0);
+    await c.waitState('beta', /cs:Connected/);
+    expect(c.node('alpha').drbdadm('primary', '--force', 'r0').code).toBe(0);
+    await c.waitState('beta', /cs:Connected ro:Secondary\/Primary ds:UpToDate\/UpToDate/, 60_000);
+    for (const n of c.nodes) expect(n.drbdadm('disconnect', 'r0').code).toBe(0);
+    for (const name of c.names) {
+      const n = c.node(name);
+      if (n.drbdadm('role', 'r0').stdout.startsWith('Secondary')) expect(n.drbdadm('primary', 'r0').code).toBe(0);
+      const count = writes[name as 'alpha' | 'beta'];
+      if (count > 0) {
+        const src = join(c.dir, `${name}-sb.bin`);
+        writeFileSync(src, randomBytes(count * 4096));
+        await run('nbdcopy', [src, `nbd+unix:///?socket=${join(n.runDir, 'drbd0.sock')}`]);
+      }
+    }
+  }
+
+  it('after-sb-0pri discard-zero-changes: the node without changes becomes SyncTarget automatically', async () => {
+    const c = new Cluster(['alpha', 'beta'], { net: '    after-sb-0pri discard-zero-changes;', disk: '    resync-rate 100M;\n    c-plan-ahead 0;' });
+    try {
+      await splitBrain(c, { alpha: 8, beta: 0 });
+      // Both Secondary again before reconnecting: the 0-primaries policy applies.
+      for (const n of c.nodes) expect(n.drbdadm('secondary', 'r0').code).toBe(0);
+      for (const n of c.nodes) expect(n.drbdadm('connect', 'r0').code).toBe(0);
+      await c.waitState('beta', /cs:Connected ro:Secondary\/Secondary ds:UpToDate\/UpToDate/, 60_000);
+      expect(c.log('alpha').some((l) => l.includes('Split-Brain detected, 0 primaries, automatically solved. Sync from this node'))).toBe(true);
+      expect(c.log('beta').some((l) => l.includes('Split-Brain detected, 0 primaries, automatically solved. Sync from peer node'))).toBe(true);
+      expect(c.log('beta')).toContain('helper command: /sbin/drbdadm initial-split-brain minor-0');
+    } finally {
+      await c.destroy();
+    }
+  });
+
+  it('after-sb-1pri discard-secondary: the Secondary’s changes are discarded', async () => {
+    const c = new Cluster(['alpha', 'beta'], { net: '    after-sb-0pri discard-zero-changes;\n    after-sb-1pri discard-secondary;', disk: '    resync-rate 100M;\n    c-plan-ahead 0;' });
+    try {
+      await splitBrain(c, { alpha: 8, beta: 8 });
+      expect(c.node('beta').drbdadm('secondary', 'r0').code).toBe(0);
+      for (const n of c.nodes) expect(n.drbdadm('connect', 'r0').code).toBe(0);
+      await c.waitState('beta', /cs:Connected ro:Secondary\/Primary ds:UpToDate\/UpToDate/, 60_000);
+      expect(c.log('alpha').some((l) => l.includes('Split-Brain detected, 1 primaries, automatically solved. Sync from this node'))).toBe(true);
+    } finally {
+      await c.destroy();
+    }
+  });
+
+  it('unresolved split brain, then the seed’s manual recovery with --discard-my-data', async () => {
+    const c = new Cluster(['alpha', 'beta'], { disk: '    resync-rate 100M;\n    c-plan-ahead 0;' });
+    try {
+      await splitBrain(c, { alpha: 8, beta: 8 });
+      for (const n of c.nodes) expect(n.drbdadm('connect', 'r0').code).toBe(0);
+      for (const name of c.names) {
+        await waitFor(`${name} split brain`, () => c.log(name).includes('block drbd0: Split-Brain detected but unresolved, dropping connection!'));
+        await c.waitState(name, /cs:StandAlone/);
+      }
+      // The victim gives up its changes (the 8.3 spelling, as in the seed); the survivor reconnects.
+      const beta = c.node('beta');
+      expect(beta.drbdadm('secondary', 'r0').code).toBe(0);
+      const r = beta.run('drbdadm', ['-c', c.config, '--', '--discard-my-data', 'connect', 'r0']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(c.node('alpha').drbdadm('connect', 'r0').code).toBe(0);
+      await c.waitState('beta', /cs:Connected ro:Secondary\/Primary ds:UpToDate\/UpToDate/, 60_000);
+      expect(c.log('beta').some((l) => l.includes('Split-Brain detected, manually solved. Sync from peer node'))).toBe(true);
+      const usable = (64 << 20) - 40 * 1024;
+      expect(await sha256Of(c.disk('beta'), usable)).toBe(await sha256Of(c.disk('alpha'), usable));
+    } finally {
+      await c.destroy();
+    }
+  });
+});
