@@ -109,6 +109,27 @@ uint64_t Bitmap::find_next_set(uint64_t from) const {
   }
 }
 
+uint64_t Bitmap::merge_words(const uint64_t* words, uint64_t nwords) {
+  uint64_t n = nwords < words_ ? nwords : words_;
+  uint64_t changed = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t add = words[i];
+    if (i + 1 == words_) add &= last_word_mask();
+    if (!add) continue;
+    uint64_t old = w_[i].fetch_or(add, std::memory_order_relaxed);
+    if (uint64_t flipped = add & ~old) {
+      changed += static_cast<uint64_t>(__builtin_popcountll(flipped));
+      mark_dirty(i);
+    }
+  }
+  if (changed) count_.fetch_add(static_cast<int64_t>(changed), std::memory_order_relaxed);
+  return changed;
+}
+
+void Bitmap::copy_words(uint64_t* out, uint64_t nwords) const {
+  for (uint64_t i = 0; i < nwords; ++i) out[i] = i < words_ ? w_[i].load(std::memory_order_relaxed) : 0;
+}
+
 void Bitmap::mark_all_dirty() {
   for (uint64_t p = 0; p < pages_; ++p) dirty_[p / 64].fetch_or(uint64_t{1} << (p % 64), std::memory_order_relaxed);
 }

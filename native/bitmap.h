@@ -41,6 +41,11 @@ class Bitmap {
   bool test(uint64_t bit) const;
   // First set bit >= FROM, or bits() when there is none.
   uint64_t find_next_set(uint64_t from) const;
+  // ORs NWORDS words of a peer's bitmap (bit i = bit i%64 of words[i/64]) into this one
+  // (bitmap exchange); bits beyond bits() are ignored. Returns the number of bits newly set.
+  uint64_t merge_words(const uint64_t* words, uint64_t nwords);
+  // Copies the first NWORDS words (zero beyond bits()) for sending.
+  void copy_words(uint64_t* out, uint64_t nwords) const;
 
   // Replaces the in-memory bitmap with the on-disk area at BYTE_OFFSET (all pages clean).
   void load(const LocalDisk& disk, uint64_t byte_offset);

@@ -43,13 +43,14 @@ Device::~Device() {
 
 void Device::set_policy(const DevicePolicy& p) {
   uint32_t v = (p.primary ? kPrimary : 0) | (p.writable ? kWritable : 0) |
-               (p.disk_usable ? kDiskUsable : 0) | (p.mark_out_of_sync ? kMarkOos : 0);
+               (p.disk_usable ? kDiskUsable : 0) | (p.mark_out_of_sync ? kMarkOos : 0) |
+               (p.read_from_peer_if_out_of_sync ? kReadPeerOos : 0);
   policy_.store(v, std::memory_order_release);
 }
 
 DevicePolicy Device::policy() const {
   uint32_t v = policy_bits();
-  return {bool(v & kPrimary), bool(v & kWritable), bool(v & kDiskUsable), bool(v & kMarkOos)};
+  return {bool(v & kPrimary), bool(v & kWritable), bool(v & kDiskUsable), bool(v & kMarkOos), bool(v & kReadPeerOos)};
 }
 
 int Device::check(const Request* r, uint32_t pol) const {
@@ -85,6 +86,15 @@ void Device::execute(Request* r) {
     }
     finish(r, EIO);
     return;
+  }
+  if (r->op == Op::Read && rep && (pol & kReadPeerOos) && r->len > 0 &&
+      bitmap_->find_next_set(r->offset / Bitmap::kBlockBytes) <= (r->offset + r->len - 1) / Bitmap::kBlockBytes) {
+    // Some block of it is out of sync: our copy may be stale, the peer's is current.
+    r->parts_left.store(1, std::memory_order_relaxed);
+    if (rep->submit_read(*r)) {
+      r->replicated = true;
+      return;
+    }
   }
 
   // Two parts while a replicator may take the write: set before offering it, because the

@@ -36,6 +36,9 @@ struct DevicePolicy {
   bool writable = false;          // application writes allowed (Primary, not frozen, ...)
   bool disk_usable = true;        // the local disk may serve I/O (attached, not Failed)
   bool mark_out_of_sync = false;  // writes that are not replicated set bitmap bits
+  // SyncTarget: a read touching an out-of-sync block is served by the peer (the local copy
+  // is stale there); falls back to the local disk when the link cannot take it.
+  bool read_from_peer_if_out_of_sync = false;
 };
 
 // Counters of the /proc/drbd line (spec/proc-drbd.md §2.3), KiB or counts as there.
@@ -81,7 +84,7 @@ class Device {
   uint64_t flush_bitmap();
 
  private:
-  static constexpr uint32_t kPrimary = 1, kWritable = 2, kDiskUsable = 4, kMarkOos = 8;
+  static constexpr uint32_t kPrimary = 1, kWritable = 2, kDiskUsable = 4, kMarkOos = 8, kReadPeerOos = 16;
   uint32_t policy_bits() const { return policy_.load(std::memory_order_acquire); }
   int check(const Request* r, uint32_t pol) const;
   int do_local(Request* r);

@@ -20,6 +20,7 @@ class DevicePeerHost : public PeerLinkHost {
   void PeerFlush(std::function<void(int err)> done) override;
   void MarkOutOfSync(uint64_t offset, uint64_t len) override;
   uint64_t SizeBytes() const override { return device_->usable_bytes(); }
+  Bitmap& OutOfSync() override { return device_->bitmap(); }
   void NetDone(Request* req, bool ok) override { device_->net_done(req, ok); }
 
   Device& device() { return *device_; }

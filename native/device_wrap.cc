@@ -180,6 +180,8 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     pol.writable = flag("writable");
     pol.disk_usable = flag("diskUsable");
     pol.mark_out_of_sync = flag("markOutOfSync");
+    // Optional, so callers that predate it keep working.
+    pol.read_from_peer_if_out_of_sync = p.Has("readFromPeerIfOutOfSync") && flag("readFromPeerIfOutOfSync");
     core->device->set_policy(pol);
     return info.Env().Undefined();
   }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <random>
 
+#include "bitmap.h"
 #include "wire.h"
 
 namespace udrbd {
@@ -58,7 +59,8 @@ static constexpr uint32_t kProtocolMax = 101;
 static constexpr uint32_t kMaxControlPayload = 4096;
 static constexpr int kH80 = 80;  // framing before the feature exchange
 
-PeerLink::PeerLink(PeerLinkHost* host, PeerLinkEvents* events) : host_(host), events_(events) {}
+PeerLink::PeerLink(PeerLinkHost* host, PeerLinkEvents* events)
+    : host_(host), events_(events), resync_(std::make_unique<Resync>(&host->OutOfSync(), host->SizeBytes())) {}
 
 PeerLink::~PeerLink() { Stop(); }
 
@@ -111,6 +113,17 @@ void PeerLink::Fail(LinkLoss why) {
   meta_.Shutdown();
   recv_cv_.notify_all();
   control_cv_.notify_all();
+}
+
+void PeerLink::ProtocolError(const std::string& what) {
+  Log(50, what);
+  Fail(LinkLoss::kProtocolError);
+}
+
+bool PeerLink::RecvData(void* buf, size_t n) {
+  if (n == 0 || data_.RecvExact(buf, n, -1) == IoResult::kOk) return true;
+  Fail(LinkLoss::kBrokenPipe);
+  return false;
 }
 
 void PeerLink::Post(std::function<void()> work) {
@@ -192,6 +205,8 @@ void PeerLink::Run() {
       recv_epochs_.clear();
       recv_epochs_.push_back(std::make_shared<RecvEpoch>());
     }
+    bitmap_rx_.reset();
+    conn_gen_++;
     connected_ = true;
     events_->OnConnected(agreed, features, resolve_conflicts);
     meta_thread_ = std::thread([this] { MetaReceiver(); });
@@ -409,12 +424,6 @@ bool PeerLink::submit_write(Request& req) {
   return true;
 }
 
-bool PeerLink::submit_read(Request&) {
-  // Reads the local disk cannot serve (diskless, SyncTarget) would go to the peer as
-  // P_DATA_REQUEST; this build keeps a local disk for every readable state.
-  return false;
-}
-
 bool PeerLink::submit_flush(Request& req) {
   {
     std::lock_guard<std::mutex> l(tl_mu_);
@@ -461,6 +470,8 @@ void PeerLink::SendWrite(uint64_t id) {
     if (settings_.protocol == 3) flags |= w::DP_SEND_WRITE_ACK;
     if (settings_.protocol == 2) flags |= w::DP_SEND_RECEIVE_ACK;
     if (req->flags & kReqFua) flags |= w::DP_FUA;
+    // In a sync state the peer may mark what this write covers in sync (P_RS_WRITE_ACK).
+    if (resync_->active()) flags |= w::DP_MAY_SET_IN_SYNC;
     pd.sector = req->offset >> 9;
     pd.block_id = id;  // our handle, echoed raw in the ack
     pd.seq_num = ++seq_;
@@ -560,6 +571,17 @@ void PeerLink::OnBlockAck(uint16_t cmd, const uint8_t* payload) {
   std::memcpy(&id, payload + 8, 8);  // our own block_id, echoed raw
   Request* req;
   const bool ok = cmd != w::P_NEG_ACK;
+  if (id == w::kIdSyncer && (cmd == w::P_RS_WRITE_ACK || cmd == w::P_NEG_ACK)) {
+    // SyncSource: the target wrote (or failed to write) a block we sent it.
+    const uint64_t sector = w::GetBE64(payload);
+    const uint32_t size = w::GetBE32(payload + 16);
+    if ((sector >> 55) != 0 || (sector << 9) + size > host_->SizeBytes()) {
+      ProtocolError(std::string(w::CommandName(cmd)) + " out of range");
+      return;
+    }
+    resync_->SourceAck(sector, size, ok);
+    return;
+  }
   {
     std::lock_guard<std::mutex> l(tl_mu_);
     auto it = tl_.find(id);
@@ -570,6 +592,8 @@ void PeerLink::OnBlockAck(uint16_t cmd, const uint8_t* payload) {
     }
     TlEntry& e = it->second;
     if (!ok) host_->MarkOutOfSync(e.offset, e.len);
+    // The peer cleared these blocks: it has our data now, so they are in sync here too.
+    if (cmd == w::P_RS_WRITE_ACK) host_->OutOfSync().clear_range(e.offset, e.len);
     if (e.net_done) return;
     e.net_done = true;
     pe_--;
@@ -645,7 +669,9 @@ LinkLoss PeerLink::DataReceiver() {
     w::Header h;
     try {
       h = w::DecodeHeader(agreed_, hdr, sizeof(hdr));
-      w::CheckPayloadSize(h.command, h.length, w::Sock::kData, 0, 0);
+      // No data-integrity digest in P_DATA*; a csums digest's size is checked by its handler.
+      const int digest = h.command == w::P_CSUM_RS_REQUEST ? -1 : 0;
+      w::CheckPayloadSize(h.command, h.length, w::Sock::kData, 0, digest);
     } catch (const w::WireError& e) {
       bad(e.what());
       break;
@@ -717,12 +743,19 @@ LinkLoss PeerLink::DataReceiver() {
           SendBlockAck(w::P_RECV_ACK, sector_raw, reinterpret_cast<const uint8_t*>(&id), size);
         const uint32_t flags = d.dp_flags;
         const uint64_t sector = d.sector;
+        // A resync write to the same blocks must not land after this one.
+        resync_->PeerWriteBegins(sector, size);
         auto complete = [this, ep, flags, size, sector, id](int err) {
           if (flags & w::DP_SEND_WRITE_ACK) {
-            uint16_t ack = err ? w::P_NEG_ACK : (flags & w::DP_MAY_SET_IN_SYNC) ? w::P_RS_WRITE_ACK : w::P_WRITE_ACK;
+            // Both sides in a sync state: the write makes its blocks equal, so they are in
+            // sync on both (the peer clears its bits on P_RS_WRITE_ACK).
+            const bool in_sync = !err && (flags & w::DP_MAY_SET_IN_SYNC) && resync_->active();
+            if (in_sync) host_->OutOfSync().clear_range(sector << 9, size);
+            uint16_t ack = err ? w::P_NEG_ACK : in_sync ? w::P_RS_WRITE_ACK : w::P_WRITE_ACK;
             uint8_t sr[8];
             w::PutBE64(sr, sector);
             SendBlockAck(ack, sr, reinterpret_cast<const uint8_t*>(&id), size);
+            if (in_sync) MaybeResyncDone();
           }
           ua_--;
           RecvWriteDone(ep);
@@ -797,6 +830,19 @@ LinkLoss PeerLink::DataReceiver() {
         });
         break;
       }
+      case w::P_BITMAP:
+      case w::P_COMPRESSED_BITMAP:
+        ReceiveBitmap(cmd, h.length);
+        break;
+      case w::P_RS_DATA_REPLY:
+        ReceiveRsDataReply(h.length);
+        break;
+      case w::P_DATA_REPLY:
+        ReceiveDataReply(h.length);
+        break;
+      case w::P_CSUM_RS_REQUEST:
+        ReceiveCsumRequest(h.length);
+        break;
       default:
         bad(std::string("Unexpected data packet ") + w::CommandName(cmd) + " (0x" + Hex4(cmd) + ")");
         break;
@@ -940,6 +986,12 @@ void PeerLink::MetaReceiver() {
       case w::P_BARRIER_ACK:
         OnBarrierAck(p);
         break;
+      case w::P_NEG_DREPLY:
+      case w::P_NEG_RS_DREPLY:
+      case w::P_RS_CANCEL:
+      case w::P_RS_IS_IN_SYNC:
+        OnRefusal(h.command, p);
+        break;
       case w::P_STATE_CHG_REPLY:
       case w::P_CONN_ST_CHG_REPLY:
         events_->OnControl(h.command, std::vector<uint8_t>(p, p + h.length), true);
@@ -961,6 +1013,7 @@ void PeerLink::Teardown(LinkLoss why) {
     std::unique_lock<std::mutex> l(host_ops_mu_);
     host_ops_cv_.wait(l, [this] { return host_ops_.load() == 0; });
   }
+  ResyncTeardown();
   // Everything the peer has not barrier-acknowledged may be missing there: mark it out of
   // sync and complete what is still pending (as not replicated).
   std::vector<Request*> pending;

@@ -21,9 +21,13 @@
 
 #include "replicator.h"
 #include "request.h"
+#include "resync.h"
 #include "tcp_socket.h"
+#include "wire_bitmap.h"
 
 namespace udrbd {
+
+class Bitmap;
 
 struct NetSettings {
   SockAddr local;
@@ -58,6 +62,8 @@ class PeerLinkHost {
   // Writes that never reached the peer: set bitmap bits (rounding outward).
   virtual void MarkOutOfSync(uint64_t offset, uint64_t len) = 0;
   virtual uint64_t SizeBytes() const = 0;
+  // The device's out-of-sync bitmap (bitmap exchange and resync).
+  virtual Bitmap& OutOfSync() = 0;
   // The network part of an application request the link accepted is over (Device::net_done).
   virtual void NetDone(Request* req, bool ok) = 0;
 };
@@ -79,6 +85,10 @@ class PeerLinkEvents {
   // StandAlone; the link has stopped.
   virtual void OnFatal(const std::string& reason) = 0;
   virtual void OnLog(int level, const std::string& msg) = 0;  // 20 debug 30 info 40 warn 50 error
+  // A complete bitmap transfer was OR-ed into ours; BITS_SET: our set bits after the merge.
+  virtual void OnBitmapReceived(uint64_t bits_set) = 0;
+  // SyncTarget: every block is in sync except FAILED_BITS failed ones; once per resync.
+  virtual void OnResyncDone(uint64_t failed_bits) = 0;
 };
 
 class PeerLink : public Replicator {
@@ -109,6 +119,20 @@ class PeerLink : public Replicator {
   bool submit_flush(Request& req) override;
 
   bool connected() const { return connected_.load(); }
+
+  // Resync (peer_link_resync.cc). SendBitmap queues the whole bitmap on the sender thread
+  // (after everything queued before it, contiguous on the data socket); false when not
+  // connected.
+  bool SendBitmap(bool use_rle);
+  // CSUMS_ALG (csums-alg, both sides the same; empty: none): the target sends a digest of its
+  // block and the source answers P_RS_IS_IN_SYNC when its own block has the same.
+  void StartResync(ResyncRole role, uint32_t max_bio_size, const std::string& csums_alg = "");
+  void StopResync();
+  // SyncTarget: sends up to N_BLOCKS 4 KiB blocks of P_RS_DATA_REQUEST; returns the number of
+  // requests queued.
+  uint32_t ResyncTick(uint32_t n_blocks);
+  // sect_in is reset by each call (the controller's "since the last tick").
+  ResyncStatus ResyncStatusTake();
 
   struct Counters {
     uint64_t ns_bytes, nr_bytes;
@@ -164,6 +188,22 @@ class PeerLink : public Replicator {
   void RecvWriteDone(const std::shared_ptr<RecvEpoch>& ep);
   void AckCompletedEpochs();
   void Fail(LinkLoss why);
+  void ProtocolError(const std::string& what);
+  // Reads exactly N bytes of the current packet from the data socket; false (link failed)
+  // otherwise.
+  bool RecvData(void* buf, size_t n);
+  // Data receiver, peer_link_resync.cc.
+  void ReceiveBitmap(uint16_t cmd, uint32_t length);
+  void ReceiveRsDataReply(uint32_t length);
+  void ReceiveDataReply(uint32_t length);
+  void ReceiveCsumRequest(uint32_t length);
+  void SendResyncRequests(uint64_t gen, std::vector<ResyncRequest> reqs);
+  // Meta receiver: P_NEG_DREPLY, P_NEG_RS_DREPLY, P_RS_CANCEL.
+  void OnRefusal(uint16_t cmd, const uint8_t* payload);
+  void MaybeResyncDone();
+  void SendRemoteRead(uint64_t id);
+  // Teardown: requests waiting for the peer are forgotten (bits stay), reads fail.
+  void ResyncTeardown();
   void Post(std::function<void()> work);  // runs on the sender thread, in order
   void SenderLoop();
   void HostOpBegin() { host_ops_++; }
@@ -234,6 +274,31 @@ class PeerLink : public Replicator {
   std::atomic<int64_t> pe_{0};
   std::atomic<int64_t> ua_{0};
   int agreed_ = 0;
+
+  // Counts connections, so work queued for one never goes out on the next.
+  std::atomic<uint64_t> conn_gen_{0};
+  std::unique_ptr<Resync> resync_;
+  std::unique_ptr<wire::BitmapDecoder> bitmap_rx_;  // data receiver thread only
+  std::atomic<uint32_t> max_bio_{1u << 20};          // what one P_DATA_REQUEST may ask for
+  std::mutex csums_mu_;
+  std::string csums_alg_;  // guarded by csums_mu_
+
+  // Reads served by the peer (P_DATA_REQUEST): one entry per request packet; a large
+  // application read is split, and completes when its last part did. Guarded by tl_mu_.
+  struct RemoteRead {
+    Request* req;
+    std::atomic<int> parts{0};
+    std::atomic<bool> ok{true};
+  };
+  struct ReadPart {
+    std::shared_ptr<RemoteRead> read;
+    uint64_t offset;
+    uint32_t len;
+    char* dest;
+    bool sent = false;
+  };
+  std::unordered_map<uint64_t, ReadPart> reads_;
+  void ReadPartDone(const std::shared_ptr<RemoteRead>& rr, bool ok);
 };
 
 }  // namespace udrbd

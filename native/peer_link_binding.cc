@@ -40,6 +40,16 @@ class LinkEvents : public PeerLinkEvents {
     e.text = reason;
     q_->emit(std::move(e));
   }
+  void OnBitmapReceived(uint64_t bits_set) override {
+    Event e{"bitmapReceived"};
+    e.numbers = {{"bitsSet", static_cast<double>(bits_set)}};
+    q_->emit(std::move(e));
+  }
+  void OnResyncDone(uint64_t failed_bits) override {
+    Event e{"resyncDone"};
+    e.numbers = {{"failedBits", static_cast<double>(failed_bits)}};
+    q_->emit(std::move(e));
+  }
   void OnLog(int level, const std::string& msg) override {
     Event e{"log"};
     e.text = msg;
@@ -60,7 +70,12 @@ class PeerLinkWrap : public Napi::ObjectWrap<PeerLinkWrap> {
                         InstanceMethod("resumeReceive", &PeerLinkWrap::ResumeReceive),
                         InstanceMethod("setReplicating", &PeerLinkWrap::SetReplicating),
                         InstanceMethod("sendControl", &PeerLinkWrap::SendControl),
-                        InstanceMethod("counters", &PeerLinkWrap::Counters)});
+                        InstanceMethod("counters", &PeerLinkWrap::Counters),
+                        InstanceMethod("sendBitmap", &PeerLinkWrap::SendBitmap),
+                        InstanceMethod("startResync", &PeerLinkWrap::StartResync),
+                        InstanceMethod("stopResync", &PeerLinkWrap::StopResync),
+                        InstanceMethod("resyncTick", &PeerLinkWrap::ResyncTick),
+                        InstanceMethod("resyncStatus", &PeerLinkWrap::ResyncStatus)});
   }
 
   explicit PeerLinkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PeerLinkWrap>(info) {
@@ -175,6 +190,44 @@ class PeerLinkWrap : public Napi::ObjectWrap<PeerLinkWrap> {
     return o;
   }
 
+  // sendBitmap(useRle) -> queued (false when not connected)
+  Napi::Value SendBitmap(const Napi::CallbackInfo& info) {
+    if (!link_) return Napi::Boolean::New(info.Env(), false);
+    return Napi::Boolean::New(info.Env(), link_->SendBitmap(info[0].As<Napi::Boolean>().Value()));
+  }
+
+  // startResync(role: 'source' | 'target', maxBioSize)
+  Napi::Value StartResync(const Napi::CallbackInfo& info) {
+    if (!Alive(info.Env())) return info.Env().Undefined();
+    std::string role = info[0].As<Napi::String>().Utf8Value();
+    std::string csums = info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+    link_->StartResync(role == "source" ? ResyncRole::kSource : ResyncRole::kTarget,
+                       info[1].As<Napi::Number>().Uint32Value(), csums);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value StopResync(const Napi::CallbackInfo& info) {
+    if (link_) link_->StopResync();
+    return info.Env().Undefined();
+  }
+
+  // resyncTick(nRequests) -> requests queued
+  Napi::Value ResyncTick(const Napi::CallbackInfo& info) {
+    if (!link_) return Napi::Number::New(info.Env(), 0);
+    return Napi::Number::New(info.Env(), link_->ResyncTick(info[0].As<Napi::Number>().Uint32Value()));
+  }
+
+  Napi::Value ResyncStatus(const Napi::CallbackInfo& info) {
+    auto o = Napi::Object::New(info.Env());
+    udrbd::ResyncStatus s = link_ ? link_->ResyncStatusTake() : udrbd::ResyncStatus{0, 0, 0, 0, 0};
+    o.Set("sectIn", static_cast<double>(s.sect_in));
+    o.Set("rsInFlight", static_cast<double>(s.rs_in_flight));
+    o.Set("bitsLeft", static_cast<double>(s.bits_left));
+    o.Set("failedBits", static_cast<double>(s.failed_bits));
+    o.Set("position", static_cast<double>(s.position));
+    return o;
+  }
+
   std::shared_ptr<EventQueue> queue_;
   std::unique_ptr<LinkEvents> events_;
   std::unique_ptr<DevicePeerHost> host_;
@@ -183,6 +236,22 @@ class PeerLinkWrap : public Napi::ObjectWrap<PeerLinkWrap> {
 
 }  // namespace
 
-void RegisterPeerLink(Napi::Env env, Napi::Object exports) { exports.Set("PeerLink", PeerLinkWrap::Define(env)); }
+// resyncRequestBlocks(first, budget, nbits, maxBioSize, bits: Buffer LSB-first) -> blocks:
+// the pure request-building rule (resync.h), so its alignment and boundary cases can be
+// tested without two nodes.
+Napi::Value ResyncRequestBlocksJs(const Napi::CallbackInfo& info) {
+  auto num = [&](size_t i) { return static_cast<uint64_t>(info[i].As<Napi::Number>().Int64Value()); };
+  auto bits = info[4].As<Napi::Buffer<uint8_t>>();
+  const uint8_t* b = bits.Data();
+  const size_t n = bits.Length();
+  auto wanted = [b, n](uint64_t i) { return i / 8 < n && ((b[i / 8] >> (i % 8)) & 1); };
+  uint32_t blocks = ResyncRequestBlocks(num(0), static_cast<uint32_t>(num(1)), num(2), static_cast<uint32_t>(num(3)), wanted);
+  return Napi::Number::New(info.Env(), blocks);
+}
+
+void RegisterPeerLink(Napi::Env env, Napi::Object exports) {
+  exports.Set("PeerLink", PeerLinkWrap::Define(env));
+  exports.Set("resyncRequestBlocks", Napi::Function::New(env, ResyncRequestBlocksJs, "resyncRequestBlocks"));
+}
 
 }  // namespace udrbd

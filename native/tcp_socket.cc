@@ -178,6 +178,13 @@ int TcpSocket::SendQueueBytes() const {
   return q;
 }
 
+int TcpSocket::SendBufferBytes() const {
+  int v = 0;
+  socklen_t len = sizeof(v);
+  if (::getsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &v, &len) != 0) return 0;
+  return v;
+}
+
 void TcpSocket::SetNoDelay() {
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -58,6 +58,8 @@ class TcpSocket {
   bool StillOpen();
   // Bytes queued in the kernel send buffer (SIOCOUTQ), for congestion reporting.
   int SendQueueBytes() const;
+  // The kernel send buffer size (SO_SNDBUF).
+  int SendBufferBytes() const;
 
   void SetNoDelay();
   void SetBufferSizes(int sndbuf, int rcvbuf);

@@ -34,6 +34,10 @@ import {
   WireProtocol,
   parseAfterSbPolicy,
   parseRrConflict,
+  onResyncFinishedSource,
+  onResyncFinishedTarget,
+  onSyncStartAsSource,
+  onSyncUuidReceived,
   ssText,
   syncHandshake,
   type DeviceState,
@@ -41,7 +45,8 @@ import {
   type StateChange,
   type Uuids,
 } from '../state/index.js';
-import type { Volume } from './volume.js';
+import { randomUuid, type Volume } from './volume.js';
+import { ResyncRun } from './resync.js';
 
 /** How long a cluster-wide request waits for the peer's reply before counting as refused. */
 const REPLY_TIMEOUT_MS = 10_000;
@@ -236,6 +241,13 @@ export class Connection {
     }
   }
 
+  private stopResync(): void {
+    const run = this.volume.resync;
+    if (!run) return;
+    this.volume.resync = undefined;
+    run.stop();
+  }
+
   private failPending(code: number): void {
     const p = this.pending;
     if (!p) return;
@@ -302,12 +314,20 @@ export class Connection {
         this.log.error(`drbd ${v.resource}: ${e.reason}`);
         this.goStandAlone();
         return;
+      case 'bitmapReceived':
+        this.onBitmapReceived();
+        return;
+      case 'resyncDone':
+        this.finishResyncTarget(e.failedBits);
+        return;
     }
   }
 
   private onLost(reason: LinkLoss): void {
     const v = this.volume;
     this.stateSent = false;
+    // An interrupted resync changes no UUID: the next handshake continues bitmap-based.
+    this.stopResync();
     this.failPending(SS.CwFailedByPeer);
     if (v.state.conn === ConnState.StandAlone || v.state.conn === ConnState.Disconnecting) return;
     v.change({ conn: ConnState[reason] }, { hard: true, reason: 'network' });
@@ -319,6 +339,7 @@ export class Connection {
     const v = this.volume;
     if (this.closed) return;
     this.closed = true;
+    this.stopResync();
     this.stateSent = false;
     this.failPending(SS.CwFailedByPeer);
     if (v.state.conn !== ConnState.StandAlone) {
@@ -387,8 +408,7 @@ export class Connection {
         this.failPending(p.retcode);
         return;
       case 'P_SYNC_UUID':
-        // Resync is driven by the native engine once bitmaps are exchanged (see resync).
-        this.log.warn(`${this.minorPrefix}ignoring P_SYNC_UUID: resync is not available in this build`);
+        this.onSyncUuid(p.uuid);
         return;
     }
   }
@@ -420,9 +440,16 @@ export class Connection {
     const pdsk = effectivePeerDisk(peer.disk, peerFlags);
     // The handshake runs on a new connection, and again when the peer changed generation
     // while we hold no good data (handshake-and-split-brain.md §4, receive_state).
-    if (v.state.conn === ConnState.WFReportParams || this.considerResync) {
+    // ... and when the peer, from Connected, enters StartingSyncS..WFBitMapT (its own
+    // handshake decided a sync, or invalidate / invalidate-remote).
+    const peerStartsSync = v.state.conn === ConnState.Connected && peer.conn >= ConnState.StartingSyncS && peer.conn <= ConnState.WFBitMapT;
+    if (v.state.conn === ConnState.WFReportParams || this.considerResync || peerStartsSync) {
       this.considerResync = false;
       this.handshake(peer.role, pdsk, peerFlags);
+      return;
+    }
+    if (v.resync?.role === 'source' && peer.conn === ConnState.Connected && peer.disk === DiskState.UpToDate) {
+      this.finishResyncSource();
       return;
     }
     v.change({ peer: peer.role, pdsk, peerIsp: peer.aftrIsp || peer.userIsp }, { hard: true, reason: 'peer' });
@@ -479,16 +506,107 @@ export class Connection {
     }
     v.setUuids(r.self, []);
     this.stateSent = false;
-    if (r.conn !== ConnState.Connected) {
-      // Bitmap exchange and resync belong to the native resync engine, not in this build.
-      this.log.error(`${this.minorPrefix}resync required (${ConnState[r.conn]}) but not available in this build`);
-      this.goStandAlone();
+    const negotiated = v.state.disk === DiskState.Negotiating && v.preNegotiation ? { disk: v.preNegotiation.disk } : {};
+    v.preNegotiation = undefined;
+    if (r.conn === ConnState.Connected) {
+      v.change({ conn: ConnState.Connected, peer: peerRole, pdsk: peerDisk, ...negotiated }, { hard: true, reason: 'network' });
+      this.sendState();
       return;
     }
-    const change: StateChange = { conn: ConnState.Connected, peer: peerRole, pdsk: peerDisk };
-    if (v.state.disk === DiskState.Negotiating && v.preNegotiation) change.disk = v.preNegotiation.disk;
-    v.preNegotiation = undefined;
-    v.change(change, { hard: true, reason: 'network' });
+    if (r.fullSync) {
+      // Writing the whole bitmap: every block goes over (handshake step 10).
+      v.device?.bitmap.setAll();
+      void v.device?.bitmap.flush();
+    }
+    // The future SyncSource sends its bitmap first; the SyncTarget answers with the merge
+    // (wire-protocol-84.md §9).
+    v.change({ conn: r.conn, peer: peerRole, pdsk: peerDisk, ...negotiated }, { hard: true, reason: 'network' });
     this.sendState();
+    if (r.conn === ConnState.WFBitMapS) this.link.sendBitmap(this.spec.net.useRle);
+  }
+
+  /** The peer's bitmap is merged into ours: the next step of the exchange (§9). */
+  private onBitmapReceived(): void {
+    const v = this.volume;
+    if (v.state.conn === ConnState.WFBitMapT) {
+      this.link.sendBitmap(this.spec.net.useRle);
+      v.change({ conn: ConnState.WFSyncUUID }, { hard: true, reason: 'network' });
+      return;
+    }
+    if (v.state.conn === ConnState.WFBitMapS) {
+      // SyncSource: a new sync UUID names this resync (handshake-and-split-brain.md §2).
+      const r = onSyncStartAsSource(v.uuids, v.state.role, randomUuid);
+      v.setUuids(r.uuids, r.log);
+      this.send({ type: 'P_SYNC_UUID', uuid: r.syncUuid });
+      this.beginResync('source');
+    }
+  }
+
+  /** SyncTarget: the source's sync UUID arrived; data starts to move. */
+  private onSyncUuid(uuid: bigint): void {
+    const v = this.volume;
+    if (v.state.conn !== ConnState.WFSyncUUID) {
+      this.log.error(`${this.minorPrefix}unexpected P_SYNC_UUID in ${ConnState[v.state.conn]}`);
+      this.link.dropConnection('ProtocolError');
+      return;
+    }
+    const r = onSyncUuidReceived(v.uuids, uuid, v.state.role);
+    v.setUuids(r.uuids, r.log);
+    this.beginResync('target');
+  }
+
+  private beginResync(role: 'source' | 'target'): void {
+    const v = this.volume;
+    const dev = v.device;
+    const disk = v.attach?.diskOptions;
+    if (!dev || !disk) return;
+    const bits = dev.bitmap.countSet();
+    v.resync = new ResyncRun(role, bits, this.link, disk, this.spec.net);
+    v.change({ conn: role === 'source' ? ConnState.SyncSource : ConnState.SyncTarget }, { hard: true, reason: 'network' });
+    this.log.info(`${this.minorPrefix}Began resync as ${role === 'source' ? 'SyncSource' : 'SyncTarget'} (will sync ${bits * 4} KB [${bits} bits set]).`);
+    // A SyncTarget reads not-yet-synced blocks from the peer meanwhile.
+    v.updatePolicy();
+    v.resync.start();
+    if (bits === 0 && role === 'target') this.finishResyncTarget(0);
+  }
+
+  /** SyncTarget finished: take the source's generation, UpToDate, tell the peer. */
+  private finishResyncTarget(failedBits: number): void {
+    const v = this.volume;
+    const run = v.resync;
+    if (!run) return;
+    run.stop();
+    v.resync = undefined;
+    this.log.info(`${this.minorPrefix}${run.doneLine(Date.now())}`);
+    void v.device?.bitmap.flush();
+    if (failedBits > 0) {
+      // Failed blocks: no UUID change, the target stays Inconsistent (resync.md §3 step 7).
+      this.log.warn(`${this.minorPrefix}            ${failedBits} failed blocks`);
+      v.change({ conn: ConnState.Connected }, { hard: true, reason: 'network' });
+      this.sendState();
+      return;
+    }
+    const pu = this.peerUuids;
+    const peer: Uuids = pu ? [pu.current, pu.bitmap, pu.history[0], pu.history[1]] : v.uuids;
+    const r = onResyncFinishedTarget(v.uuids, peer, v.state.role);
+    v.setUuids(r.uuids, r.log);
+    v.change({ conn: ConnState.Connected, disk: DiskState.UpToDate, pdsk: DiskState.UpToDate }, { hard: true, reason: 'network' });
+    this.sendUuids();
+    this.sendState();
+    this.hooks.handler('after-resync-target');
+  }
+
+  /** SyncSource: the target said Connected UpToDate — the resync is over here too. */
+  private finishResyncSource(): void {
+    const v = this.volume;
+    const run = v.resync;
+    if (!run) return;
+    run.stop();
+    v.resync = undefined;
+    this.log.info(`${this.minorPrefix}${run.doneLine(Date.now())}`);
+    const r = onResyncFinishedSource(v.uuids);
+    v.setUuids(r.uuids, r.log);
+    void v.device?.bitmap.flush();
+    v.change({ conn: ConnState.Connected, pdsk: DiskState.UpToDate }, { hard: true, reason: 'network' });
   }
 }

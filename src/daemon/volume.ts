@@ -199,6 +199,8 @@ export class Volume {
       writable: primary && goodData && !(s.susp || s.suspFen || s.suspNod),
       diskUsable: s.disk >= DiskState.Inconsistent,
       markOutOfSync: !replicating,
+      // A SyncTarget's not-yet-synced blocks are read from the peer (replication-protocol §1).
+      readFromPeerIfOutOfSync: s.conn === ConnState.SyncTarget || s.conn === ConnState.PausedSyncT,
     });
   }
 

@@ -115,6 +115,7 @@ export class Device {
       writable: policy.writable,
       diskUsable: policy.diskUsable,
       markOutOfSync: policy.markOutOfSync,
+      readFromPeerIfOutOfSync: policy.readFromPeerIfOutOfSync ?? false,
     });
   }
 

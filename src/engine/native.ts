@@ -116,6 +116,8 @@ export interface NativeDevicePolicy {
   writable: boolean;
   diskUsable: boolean;
   markOutOfSync: boolean;
+  /** SyncTarget: reads touching out-of-sync blocks go to the peer (P_DATA_REQUEST). */
+  readFromPeerIfOutOfSync?: boolean;
 }
 
 /** The counter line of /proc/drbd (spec/proc-drbd.md §2.3): KiB for ns/nr/dw/dr/oos, else counts. */
@@ -186,7 +188,7 @@ export interface NativeLinkSettings {
 
 /** A peer-link event as the native queue delivers it (numbers and a payload by event type). */
 export interface NativeLinkEvent {
-  type: 'connecting' | 'connected' | 'control' | 'lost' | 'fatal' | 'log';
+  type: 'connecting' | 'connected' | 'control' | 'lost' | 'fatal' | 'log' | 'bitmapReceived' | 'resyncDone';
   message?: string;
   agreedProtocol?: number;
   features?: number;
@@ -195,6 +197,22 @@ export interface NativeLinkEvent {
   meta?: number;
   level?: number;
   payload?: Buffer;
+  bitsSet?: number;
+  failedBits?: number;
+}
+
+/** Resync progress of one link (native/resync.h); sectors are 512 bytes, bits 4 KiB. */
+export interface NativeResyncStatus {
+  /** Sectors of resync data received since the previous call (reset by this call). */
+  sectIn: number;
+  /** Sectors requested and not yet received. */
+  rsInFlight: number;
+  /** Set bits in the device bitmap. */
+  bitsLeft: number;
+  /** Blocks that failed in this resync (they stay out of sync). */
+  failedBits: number;
+  /** Next bit the SyncTarget scans from. */
+  position: number;
 }
 
 export interface NativeLinkCounters {
@@ -214,6 +232,11 @@ export interface NativePeerLink {
   setReplicating(on: boolean): void;
   sendControl(cmd: number, payload: Buffer, onMeta: boolean): boolean;
   counters(): NativeLinkCounters;
+  sendBitmap(useRle: boolean): boolean;
+  startResync(role: 'source' | 'target', maxBioSize: number, csumsAlg: string): void;
+  stopResync(): void;
+  resyncTick(nRequests: number): number;
+  resyncStatus(): NativeResyncStatus;
 }
 
 export interface NativeAddon {
@@ -221,6 +244,8 @@ export interface NativeAddon {
   wire: NativeWire;
   Device: new (config: NativeDeviceConfig, onEvents: (events: NativeDeviceEvent[]) => void) => NativeDevice;
   PeerLink: new (device: NativeDevice, onEvents: (events: NativeLinkEvent[]) => void) => NativePeerLink;
+  /** The SyncTarget's request-building rule (native/resync.h): blocks in a request starting at `first`. */
+  resyncRequestBlocks(first: number, budget: number, nbits: number, maxBioSize: number, bits: Buffer): number;
 }
 
 function findAddon(): string {

@@ -1,7 +1,12 @@
 // Two udrbd daemons on loopback, driven with drbdadm exactly as the seeds' administrators
 // drive DRBD: create-md, up, the status file, role changes and their refusals, disconnect
 // and connect, a peer that dies, authentication, and split-brain detection.
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from './nbd-helpers.js';
 import { Cluster } from '../support/cluster.js';
 import { waitFor } from '../support/node-env.js';
 
@@ -144,5 +149,165 @@ describe('two udrbd nodes: split brain', () => {
     }
     expect(c.log('alpha')).toContain('helper command: /sbin/drbdadm split-brain minor-0');
     expect(c.log('alpha').some((l) => /uuid_compare\(\)=100 by rule 90/.test(l))).toBe(true);
+  });
+});
+
+describe('two udrbd nodes: the seed walkthrough', () => {
+  let c: Cluster;
+  const dataBytes = 16 << 20;
+  const usable = (64 << 20) - 40 * 1024; // 64 MiB minus internal meta-data (spec example: 65496 KiB)
+  beforeAll(() => {
+    c = new Cluster(['alpha', 'beta'], { disk: '    resync-rate 100M;\n    c-plan-ahead 0;' });
+  });
+  afterAll(() => c.destroy());
+
+  const sock = (name: string) => join(c.node(name).runDir, 'drbd0.sock');
+  const dataArea = (name: string) => sha256Of(c.disk(name), usable);
+
+  it('primary --force starts the initial sync; both end UpToDate with identical data', async () => {
+    for (const n of c.nodes) expect(n.drbdadm('create-md', 'r0').code).toBe(0);
+    for (const n of c.nodes) expect(n.drbdadm('up', 'r0').code).toBe(0);
+    await c.waitState('beta', /cs:Connected/);
+    // Something on alpha's disk that the sync has to carry over.
+    writeFileSync(join(c.dir, 'seed.bin'), randomBytes(1 << 20));
+    await run('nbdcopy', [join(c.dir, 'seed.bin'), `nbd+unix:///?socket=${sock('alpha')}`]).catch(() => undefined);
+    const r = c.node('alpha').drbdadm('primary', '--force', 'r0');
+    expect(r.code, r.stderr).toBe(0);
+    await c.waitState('beta', /cs:SyncTarget ro:Secondary\/Primary ds:Inconsistent\/UpToDate/, 15_000).catch(() => '');
+    await c.waitState('alpha', /^ 0: cs:Connected ro:Primary\/Secondary ds:UpToDate\/UpToDate C r-----$/, 60_000);
+    await c.waitState('beta', /^ 0: cs:Connected ro:Secondary\/Primary ds:UpToDate\/UpToDate C r-----$/, 10_000);
+    expect(c.log('beta')).toContain('block drbd0: uuid_compare()=-2 by rule 20');
+    expect(c.log('beta').some((l) => /Began resync as SyncTarget \(will sync 65496 KB \[16374 bits set\]\)\./.test(l))).toBe(true);
+    expect(c.node('beta').status()).toMatch(/oos:0\n/);
+    expect(await dataArea('beta')).toBe(await dataArea('alpha'));
+  });
+
+  it('protocol C writes on the Primary are on the Secondary when acknowledged', async () => {
+    const src = join(c.dir, 'w1.bin');
+    writeFileSync(src, randomBytes(dataBytes));
+    await run('nbdcopy', [src, `nbd+unix:///?socket=${sock('alpha')}`]);
+    expect(await dataArea('beta')).toBe(await dataArea('alpha'));
+    expect(await sha256Of(c.disk('beta'), dataBytes)).toBe(await sha256Of(src, dataBytes));
+  });
+
+  it('switches roles by hand and writes the other way', async () => {
+    expect(c.node('alpha').drbdadm('secondary', 'r0').code).toBe(0);
+    const r = c.node('beta').drbdadm('primary', 'r0');
+    expect(r.code, r.stderr).toBe(0);
+    await c.waitState('alpha', /ro:Secondary\/Primary ds:UpToDate\/UpToDate/);
+    const src = join(c.dir, 'w2.bin');
+    writeFileSync(src, randomBytes(dataBytes));
+    await run('nbdcopy', [src, `nbd+unix:///?socket=${sock('beta')}`]);
+    expect(await sha256Of(c.disk('alpha'), dataBytes)).toBe(await sha256Of(src, dataBytes));
+    // A Secondary's export is read-only.
+    await expect(run('nbdcopy', [src, `nbd+unix:///?socket=${sock('alpha')}`])).rejects.toThrow();
+  });
+
+  it('the survivor of a crashed Primary takes over; the crashed node rejoins and resyncs from it', async () => {
+    c.node('beta').crash();
+    await c.waitState('alpha', /cs:WFConnection ro:Secondary\/Unknown ds:UpToDate\/DUnknown/, 20_000);
+    const r = c.node('alpha').drbdadm('primary', 'r0');
+    expect(r.code, r.stderr).toBe(0);
+    const src = join(c.dir, 'w3.bin');
+    writeFileSync(src, randomBytes(4 << 20));
+    await run('nbdcopy', [src, `nbd+unix:///?socket=${sock('alpha')}`]);
+    expect(c.node('beta').drbdadm('up', 'r0').code).toBe(0);
+    await c.waitState('beta', /^ 0: cs:Connected ro:Secondary\/Primary ds:UpToDate\/UpToDate C r-----$/, 60_000);
+    // beta missed alpha's new generation: bitmap-based resync, not a full one.
+    expect(c.log('beta').some((l) => /uuid_compare\(\)=-1 by rule 50/.test(l))).toBe(true);
+    expect(await dataArea('beta')).toBe(await dataArea('alpha'));
+  });
+});
+
+async function sha256Of(file: string, length: number): Promise<string> {
+  const h = createHash('sha256');
+  const fd = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    let pos = 0;
+    while (pos < length) {
+      const { bytesRead } = await fd.read(buf, 0, Math.min(buf.length, length - pos), pos);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+  } finally {
+    await fd.close();
+  }
+  return h.digest('hex');
+}
+
+describe('two udrbd nodes: split-brain recovery', () => {
+  /** Connected and synced, then split: both Primary with a write each while apart. */
+  async function splitBrain(c: Cluster, writes: { alpha: number; beta: number }): Promise<void> {
+    for (const n of c.nodes) expect(n.drbdadm('create-md', 'r0').code).toBe(0);
+    for (const n of c.nodes) expect(n.drbdadm('up', 'r0').code).toBe(0);
+    await c.waitState('beta', /cs:Connected/);
+    expect(c.node('alpha').drbdadm('primary', '--force', 'r0').code).toBe(0);
+    await c.waitState('beta', /cs:Connected ro:Secondary\/Primary ds:UpToDate\/UpToDate/, 60_000);
+    for (const n of c.nodes) expect(n.drbdadm('disconnect', 'r0').code).toBe(0);
+    for (const name of c.names) {
+      const n = c.node(name);
+      if (n.drbdadm('role', 'r0').stdout.startsWith('Secondary')) expect(n.drbdadm('primary', 'r0').code).toBe(0);
+      const count = writes[name as 'alpha' | 'beta'];
+      if (count > 0) {
+        const src = join(c.dir, `${name}-sb.bin`);
+        writeFileSync(src, randomBytes(count * 4096));
+        await run('nbdcopy', [src, `nbd+unix:///?socket=${join(n.runDir, 'drbd0.sock')}`]);
+      }
+    }
+  }
+
+  it('after-sb-0pri discard-zero-changes: the node without changes becomes SyncTarget automatically', async () => {
+    const c = new Cluster(['alpha', 'beta'], { net: '    after-sb-0pri discard-zero-changes;', disk: '    resync-rate 100M;\n    c-plan-ahead 0;' });
+    try {
+      await splitBrain(c, { alpha: 8, beta: 0 });
+      // Both Secondary again before reconnecting: the 0-primaries policy applies.
+      for (const n of c.nodes) expect(n.drbdadm('secondary', 'r0').code).toBe(0);
+      for (const n of c.nodes) expect(n.drbdadm('connect', 'r0').code).toBe(0);
+      await c.waitState('beta', /cs:Connected ro:Secondary\/Secondary ds:UpToDate\/UpToDate/, 60_000);
+      expect(c.log('alpha').some((l) => l.includes('Split-Brain detected, 0 primaries, automatically solved. Sync from this node'))).toBe(true);
+      expect(c.log('beta').some((l) => l.includes('Split-Brain detected, 0 primaries, automatically solved. Sync from peer node'))).toBe(true);
+      expect(c.log('beta')).toContain('helper command: /sbin/drbdadm initial-split-brain minor-0');
+    } finally {
+      await c.destroy();
+    }
+  });
+
+  it('after-sb-1pri discard-secondary: the Secondary’s changes are discarded', async () => {
+    const c = new Cluster(['alpha', 'beta'], { net: '    after-sb-0pri discard-zero-changes;\n    after-sb-1pri discard-secondary;', disk: '    resync-rate 100M;\n    c-plan-ahead 0;' });
+    try {
+      await splitBrain(c, { alpha: 8, beta: 8 });
+      expect(c.node('beta').drbdadm('secondary', 'r0').code).toBe(0);
+      for (const n of c.nodes) expect(n.drbdadm('connect', 'r0').code).toBe(0);
+      await c.waitState('beta', /cs:Connected ro:Secondary\/Primary ds:UpToDate\/UpToDate/, 60_000);
+      expect(c.log('alpha').some((l) => l.includes('Split-Brain detected, 1 primaries, automatically solved. Sync from this node'))).toBe(true);
+    } finally {
+      await c.destroy();
+    }
+  });
+
+  it('unresolved split brain, then the seed’s manual recovery with --discard-my-data', async () => {
+    const c = new Cluster(['alpha', 'beta'], { disk: '    resync-rate 100M;\n    c-plan-ahead 0;' });
+    try {
+      await splitBrain(c, { alpha: 8, beta: 8 });
+      for (const n of c.nodes) expect(n.drbdadm('connect', 'r0').code).toBe(0);
+      for (const name of c.names) {
+        await waitFor(`${name} split brain`, () => c.log(name).includes('block drbd0: Split-Brain detected but unresolved, dropping connection!'));
+        await c.waitState(name, /cs:StandAlone/);
+      }
+      // The victim gives up its changes (the 8.3 spelling, as in the seed); the survivor reconnects.
+      const beta = c.node('beta');
+      expect(beta.drbdadm('secondary', 'r0').code).toBe(0);
+      const r = beta.run('drbdadm', ['-c', c.config, '--', '--discard-my-data', 'connect', 'r0']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(c.node('alpha').drbdadm('connect', 'r0').code).toBe(0);
+      await c.waitState('beta', /cs:Connected ro:Secondary\/Primary ds:UpToDate\/UpToDate/, 60_000);
+      expect(c.log('beta').some((l) => l.includes('Split-Brain detected, manually solved. Sync from peer node'))).toBe(true);
+      const usable = (64 << 20) - 40 * 1024;
+      expect(await sha256Of(c.disk('beta'), usable)).toBe(await sha256Of(c.disk('alpha'), usable));
+    } finally {
+      await c.destroy();
+    }
   });
 });
