@@ -2,6 +2,8 @@
 // failed check, after Ctrl-C. Unmount, `drbdadm down` (which removes /dev/drbdN), stop each
 // daemon, sweep what a killed daemon left behind (loop device, FUSE file, device node), and
 // delete the directory only when nothing is mounted in it any more.
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRunning, request } from '../../daemon/control-client.js';
 import { sweepBlockDevice } from '../../daemon/blockdev/index.js';
@@ -14,8 +16,23 @@ import type { Narrator } from './narrator.js';
  */
 const blockdevDir = (n: DemoNode) => join(n.runDir, `blockdev${n.minor}`);
 
-/** Returns what could not be removed (empty when the machine is clean). */
-export async function cleanup(lab: Lab, n: Narrator): Promise<string[]> {
+export interface CleanupResult {
+  /** What could not be removed (empty when the machine is clean). */
+  left: string[];
+  /** Where the daemons' logs were copied (only after a failure). */
+  logsKeptIn?: string;
+}
+
+/** The daemons' logs outlive a failed run: they say what went wrong. */
+function keepLogs(lab: Lab): string | undefined {
+  const logs = lab.nodes.map((node) => ({ node, file: join(node.runDir, 'udrbdd.log') })).filter((l) => existsSync(l.file));
+  if (logs.length === 0) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'udrbd-demo-logs-'));
+  for (const l of logs) copyFileSync(l.file, join(dir, `udrbdd-${l.node.name}.log`));
+  return dir;
+}
+
+export async function cleanup(lab: Lab, n: Narrator, failed: boolean): Promise<CleanupResult> {
   const left: string[] = [];
   for (const mp of lab.mounted()) {
     const node = lab.nodes.find((x) => x.mountPoint === mp) ?? lab.alpha;
@@ -35,10 +52,11 @@ export async function cleanup(lab: Lab, n: Narrator): Promise<string[]> {
       left.push(`${node.name}: ${(e as Error).message}`);
     }
   }
+  const logsKeptIn = failed ? keepLogs(lab) : undefined;
   const mounts = lab.mountsUnderDir();
   if (mounts.length === 0) lab.removeDir();
   else left.push(`still mounted, so ${lab.dir} was kept: ${mounts.join(', ')}`);
-  return left;
+  return { left, ...(logsKeptIn ? { logsKeptIn } : {}) };
 }
 
 /** Asks udrbdd to exit (as `udrbdd` under systemd would be stopped); SIGKILL if it will not. */

@@ -73,8 +73,9 @@ export async function runDemo(argv: string[], deps: DemoDeps): Promise<number> {
     if (lab) {
       n.heading('Cleaning up');
       n.say('Take the resource down on both nodes (this removes /dev/drbdN) and stop the daemons:');
-      const left = await cleanup(lab, n);
+      const { left, logsKeptIn } = await cleanup(lab, n, n.failed().length > 0);
       n.check(left.length === 0, `nothing left behind (${lab.dir} removed)`, left.join('; '));
+      if (logsKeptIn) n.note(`The daemons' logs are kept in ${logsKeptIn} (pino JSON, one event per line).`);
     }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

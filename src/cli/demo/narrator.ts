@@ -39,7 +39,8 @@ export class Narrator {
   }
 
   get columns(): number {
-    return this.out.columns ?? 80;
+    // A pseudo-terminal may report 0 columns (script(1), some CI runners).
+    return this.out.columns || 80;
   }
 
   private paint(style: keyof typeof STYLE, s: string): string {

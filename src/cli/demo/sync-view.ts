@@ -22,12 +22,23 @@ export interface SyncOutcome {
   reason?: string;
 }
 
-/** Rows a text takes on a terminal COLUMNS wide (long lines wrap). */
-function rows(text: string, columns: number): number {
-  return text
+/**
+ * The lines of one live frame, none wider than the terminal: a redraw moves the cursor up by
+ * the number of lines drawn, which is only right when no line wraps. The version header (it
+ * never changes and was shown just before) and the counters line (too wide for 80 columns)
+ * are left out; the sync lines' leading tab is expanded so that its width is known.
+ */
+export function fitFrame(frame: string, columns: number): string[] {
+  return frame
+    .replace(HOME_CLEAR, '')
     .replace(/\n$/, '')
     .split('\n')
-    .reduce((sum, l) => sum + Math.max(1, Math.ceil(visibleLength(l) / columns)), 0);
+    .filter((l) => !/^(version|GIT-hash|srcversion):|^\s+ns:/.test(l))
+    .map((l) => {
+      const plain = l.replace(/^\t/, ' '.repeat(8));
+      // Only escape-free lines can be too wide: the bar is drawn for columns - 1.
+      return visibleLength(plain) < columns ? plain : plain.slice(0, columns - 1);
+    });
 }
 
 export async function watchSync(lab: Lab, n: Narrator, source: DemoNode, target: DemoNode, timeoutMs: number): Promise<SyncOutcome> {
@@ -47,12 +58,14 @@ export async function watchSync(lab: Lab, n: Narrator, source: DemoNode, target:
     if (n.isTTY) {
       let frame: string;
       try {
-        frame = watchFrame(await lab.abortable(fetchStatus(source.runDir)), n.columns, true).replace(HOME_CLEAR, '');
+        frame = watchFrame(await lab.abortable(fetchStatus(source.runDir)), n.columns - 1, true);
       } catch (e) {
         frame = `${lab.status(source)}\n(${(e as Error).message})\n`;
       }
-      n.out.write(`${drawnRows ? `\x1b[${drawnRows}F\x1b[J` : ''}${frame}`);
-      drawnRows = rows(frame, n.columns);
+      const lines = fitFrame(frame, n.columns);
+      // Back to the first line of the previous frame, clear to the end of the screen, redraw.
+      n.out.write(`${drawnRows ? `\x1b[${drawnRows}F\x1b[J` : ''}${lines.join('\n')}\n`);
+      drawnRows = lines.length;
     } else if (done || Date.now() - lastPlainAt >= PLAIN_INTERVAL_MS) {
       // The device's lines of the status file, minus the counters line: state and bar.
       const text = lab
