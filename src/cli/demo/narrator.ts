@@ -26,6 +26,8 @@ export class Narrator {
   readonly checks: CheckResult[] = [];
   private readonly color: boolean;
   private step = 0;
+  /** `#` as root, `$` otherwise, as a shell prompt would say. */
+  private readonly prompt = process.geteuid?.() === 0 ? '#' : '$';
 
   constructor(
     readonly out: DemoOutput,
@@ -61,7 +63,7 @@ export class Narrator {
 
   /** A command as typed on NODE: `alpha# drbdadm up r0`. */
   command(node: string, line: string): void {
-    this.out.write(`${this.paint('cyan', `${node}#`)} ${this.paint('bold', line)}\n`);
+    this.out.write(`${this.paint('cyan', `${node}${this.prompt}`)} ${this.paint('bold', line)}\n`);
   }
 
   /** A command's output, indented so it stands apart from the narration. */
