@@ -214,7 +214,7 @@ export class Scenario {
     n.say('Mount it on alpha and look at the result:');
     await this.must(alpha, `mount ${alpha.device} ${mnt}`);
     await this.must(alpha, `df -h ${mnt}`);
-    await this.must(alpha, 'drbdadm status r0');
+    await this.must(alpha, `drbdadm status ${RESOURCE}`);
     n.say("Create readme.txt with the text 'My first cluster', some random data, and their checksums:");
     await this.must(alpha, `echo 'My first cluster' > ${mnt}/readme.txt`);
     await this.must(alpha, `head -c 8M /dev/urandom > ${mnt}/data.bin`);
