@@ -721,7 +721,7 @@ LinkLoss PeerLink::DataReceiver() {
               " size " + std::to_string(size));
           break;
         }
-        std::vector<uint8_t> buf;
+        DataBuffer buf;
         if (is_data) {
           buf.resize(size);
           if (!recv(buf.data(), size)) break;
@@ -809,7 +809,7 @@ LinkLoss PeerLink::DataReceiver() {
         const bool resync = cmd == w::P_RS_DATA_REQUEST;
         ua_++;
         HostOpBegin();
-        host_->PeerRead(br.sector << 9, br.blksize, [this, resync, br](int err, std::vector<uint8_t> d) {
+        host_->PeerRead(br.sector << 9, br.blksize, [this, resync, br](int err, DataBuffer d) {
           uint8_t sr[8];
           w::PutBE64(sr, br.sector);
           if (err) {
