@@ -863,15 +863,13 @@ void PeerLink::RecvWriteDone(const std::shared_ptr<RecvEpoch>& ep) {
 // Acknowledges, in arrival order, every closed epoch whose writes are all complete: after a
 // flush of the backing device (write ordering "flush"), P_BARRIER_ACK with the write count.
 void PeerLink::AckCompletedEpochs() {
-  std::vector<std::shared_ptr<RecvEpoch>> done;
-  {
-    std::lock_guard<std::mutex> l(recv_mu_);
-    while (recv_epochs_.size() > 1 && recv_epochs_.front()->barrier_seen && recv_epochs_.front()->pending == 0) {
-      done.push_back(recv_epochs_.front());
-      recv_epochs_.pop_front();
-    }
-  }
-  for (auto& ep : done) {
+  // Completions run on several threads at once: popping the finished epochs and queueing
+  // their acks happen under one lock, so the acks leave in epoch order (the Primary checks
+  // each against its oldest open epoch).
+  std::lock_guard<std::mutex> l(recv_mu_);
+  while (recv_epochs_.size() > 1 && recv_epochs_.front()->barrier_seen && recv_epochs_.front()->pending == 0) {
+    std::shared_ptr<RecvEpoch> ep = recv_epochs_.front();
+    recv_epochs_.pop_front();
     if (ep->writes == 0) continue;  // empty epochs are never acknowledged
     HostOpBegin();
     Post([this, ep] {
@@ -879,13 +877,13 @@ void PeerLink::AckCompletedEpochs() {
       std::condition_variable cv;
       bool flushed = false;
       host_->PeerFlush([&](int) {
-        std::lock_guard<std::mutex> l(m);
+        std::lock_guard<std::mutex> fl(m);
         flushed = true;
         cv.notify_all();
       });
       {
-        std::unique_lock<std::mutex> l(m);
-        cv.wait(l, [&] { return flushed; });
+        std::unique_lock<std::mutex> fl(m);
+        cv.wait(fl, [&] { return flushed; });
       }
       w::PBarrierAck a;
       std::memcpy(&a.barrier, ep->barrier_raw, 4);  // echoed raw
