@@ -938,8 +938,16 @@ void PeerLink::MetaReceiver() {
     if (wait > 1000) wait = 1000;
     if (!meta_.WaitReadable(wait)) continue;
     uint8_t hdr[w::kH100Size];
-    if (meta_.RecvExact(hdr, sizeof(hdr), settings_.ping_timeout_ms) != IoResult::kOk) {
+    IoResult mr = meta_.RecvExact(hdr, sizeof(hdr), settings_.ping_timeout_ms);
+    if (mr != IoResult::kOk) {
       if (!failed_) Log(40, "meta connection shut down by peer.");
+      if (mr == IoResult::kClosed) {
+        // A peer that closes (disconnect, a split brain it detected first) closes both
+        // sockets; what it sent on the data socket before — its P_STATE, say — is still to
+        // be read. Let the data receiver drain to its own end of file first.
+        for (int waited = 0; waited < settings_.ping_timeout_ms && !failed_; waited += 10)
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
       Fail(LinkLoss::kNetworkFailure);
       return;
     }
