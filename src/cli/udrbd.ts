@@ -56,8 +56,11 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: 'run udrbdd in the foreground (as `udrbdd --foreground`, e.g. under systemd)',
     run: (argv) => import('./udrbdd.js').then((m) => m.main(['--foreground', ...argv])),
   },
-  // `demo` (the guided two-node run of the README) gets its row here once its module exists;
-  // until then it is neither listed nor accepted.
+  demo: {
+    usage: 'demo',
+    summary: 'the guided two-node walkthrough of the README, on this machine',
+    run: (argv, deps) => import('./demo/index.js').then((m) => m.runDemo(argv, { out: deps.out, err: deps.err })),
+  },
 };
 
 function usage(): string {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Device, type DeviceEvent } from '../../src/engine/device.js';
-import { internalLayout, NBD, optionHeader, RawNbdClient, requireTool, run, sparseFile } from './nbd-helpers.js';
+import { internalLayout, requireTool, run, sparseFile } from './nbd-helpers.js';
+import { NBD, optionHeader, RawNbdClient } from '../../src/engine/nbd-client.js';
 
 const MiB = 1024 * 1024;
 

@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Device } from '../../src/engine/device.js';
-import { internalLayout, NBD, RawNbdClient, sparseFile } from './nbd-helpers.js';
+import { internalLayout, sparseFile } from './nbd-helpers.js';
+import { NBD, RawNbdClient } from '../../src/engine/nbd-client.js';
 
 const MiB = 1024 * 1024;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

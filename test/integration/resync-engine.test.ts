@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Device } from '../../src/engine/device.js';
 import { PeerLink, type LinkEvent, type LinkSettings } from '../../src/engine/peer-link.js';
-import { internalLayout, NBD, RawNbdClient, sha256File, sparseFile } from './nbd-helpers.js';
+import { internalLayout, sha256File, sparseFile } from './nbd-helpers.js';
+import { NBD, RawNbdClient } from '../../src/engine/nbd-client.js';
 
 const SIZE = 64 << 20;
 const BLOCK = 4096;

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Device } from '../../src/engine/device.js';
-import { internalLayout, NBD, RawNbdClient, sparseFile } from '../integration/nbd-helpers.js';
+import { internalLayout, sparseFile } from '../integration/nbd-helpers.js';
+import { NBD, RawNbdClient } from '../../src/engine/nbd-client.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

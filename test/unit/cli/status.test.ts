@@ -130,15 +130,17 @@ describe('udrbd status', () => {
     expect(u.err()).toMatch(/^udrbd: udrbdd is not running \(no .*control\.sock\)\n$/);
   });
 
-  it('usage: --help lists status and daemon only; unknown commands and arguments are usage errors', async () => {
+  it('usage: --help lists status, daemon and demo; unknown commands and arguments are usage errors', async () => {
     const u = udrbdDeps(false);
     expect(await udrbd(['--help'], u.deps)).toBe(0);
     expect(u.out()).toMatch(/^Usage: udrbd COMMAND/);
     expect(u.out()).toContain('udrbd status [--json] [--watch]');
     expect(u.out()).toContain('udrbd daemon');
-    expect(u.out()).not.toContain('demo');
-    expect(await udrbd(['demo'], u.deps)).toBe(1);
-    expect(u.err()).toContain("udrbd: unknown command 'demo'");
+    expect(u.out()).toContain('udrbd demo');
+    expect(await udrbd(['demo', '--bogus'], u.deps)).toBe(1);
+    expect(u.err()).toContain("udrbd demo: unknown argument '--bogus'");
+    expect(await udrbd(['frobnicate'], u.deps)).toBe(1);
+    expect(u.err()).toContain("udrbd: unknown command 'frobnicate'");
     expect(await udrbd(['status', '--bogus'], u.deps)).toBe(1);
     expect(await udrbd([], u.deps)).toBe(1);
     expect(u.err()).toContain('Usage: udrbd COMMAND');
