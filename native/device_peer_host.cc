@@ -7,8 +7,8 @@ namespace {
 // One request for the peer, owning its buffer and its continuation; freed on completion.
 struct PeerRequest {
   Request req;
-  std::vector<uint8_t> data;
-  std::function<void(int err, std::vector<uint8_t>& data)> done;
+  DataBuffer data;
+  std::function<void(int err, DataBuffer& data)> done;
 
   static void Complete(Request* r, int err) {
     auto* self = static_cast<PeerRequest*>(r->owner);
@@ -17,8 +17,8 @@ struct PeerRequest {
   }
 };
 
-void Submit(Device& dev, Op op, uint32_t flags, uint64_t offset, uint64_t len, std::vector<uint8_t> data,
-            std::function<void(int, std::vector<uint8_t>&)> done) {
+void Submit(Device& dev, Op op, uint32_t flags, uint64_t offset, uint64_t len, DataBuffer data,
+            std::function<void(int, DataBuffer&)> done) {
   auto* p = new PeerRequest();
   p->data = std::move(data);
   p->done = std::move(done);
@@ -34,7 +34,7 @@ void Submit(Device& dev, Op op, uint32_t flags, uint64_t offset, uint64_t len, s
 
 }  // namespace
 
-void DevicePeerHost::PeerWrite(uint64_t offset, std::vector<uint8_t> data, bool fua, bool flush,
+void DevicePeerHost::PeerWrite(uint64_t offset, DataBuffer data, bool fua, bool flush,
                                std::function<void(int err)> done) {
   const uint64_t len = data.size();
   auto write = [this, offset, len, fua, d = std::move(data), done = std::move(done)](int err) mutable {
@@ -43,7 +43,7 @@ void DevicePeerHost::PeerWrite(uint64_t offset, std::vector<uint8_t> data, bool 
       return;
     }
     Submit(*device_, Op::Write, fua ? kReqFua : 0, offset, len, std::move(d),
-           [done = std::move(done)](int e, std::vector<uint8_t>&) { done(e); });
+           [done = std::move(done)](int e, DataBuffer&) { done(e); });
   };
   // DP_FLUSH: earlier writes must be stable before this one lands.
   if (flush) {
@@ -54,17 +54,17 @@ void DevicePeerHost::PeerWrite(uint64_t offset, std::vector<uint8_t> data, bool 
 }
 
 void DevicePeerHost::PeerZero(uint64_t offset, uint64_t len, std::function<void(int err)> done) {
-  Submit(*device_, Op::Zeroes, 0, offset, len, {}, [done = std::move(done)](int e, std::vector<uint8_t>&) { done(e); });
+  Submit(*device_, Op::Zeroes, 0, offset, len, {}, [done = std::move(done)](int e, DataBuffer&) { done(e); });
 }
 
 void DevicePeerHost::PeerRead(uint64_t offset, uint32_t len,
-                              std::function<void(int err, std::vector<uint8_t> data)> done) {
-  Submit(*device_, Op::Read, 0, offset, len, std::vector<uint8_t>(len),
-         [done = std::move(done)](int e, std::vector<uint8_t>& d) { done(e, std::move(d)); });
+                              std::function<void(int err, DataBuffer data)> done) {
+  Submit(*device_, Op::Read, 0, offset, len, DataBuffer(len),
+         [done = std::move(done)](int e, DataBuffer& d) { done(e, std::move(d)); });
 }
 
 void DevicePeerHost::PeerFlush(std::function<void(int err)> done) {
-  Submit(*device_, Op::Flush, 0, 0, 0, {}, [done = std::move(done)](int e, std::vector<uint8_t>&) { done(e); });
+  Submit(*device_, Op::Flush, 0, 0, 0, {}, [done = std::move(done)](int e, DataBuffer&) { done(e); });
 }
 
 void DevicePeerHost::MarkOutOfSync(uint64_t offset, uint64_t len) { device_->bitmap().set_range(offset, len); }

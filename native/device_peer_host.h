@@ -13,10 +13,10 @@ class DevicePeerHost : public PeerLinkHost {
  public:
   explicit DevicePeerHost(std::shared_ptr<Device> device) : device_(std::move(device)) {}
 
-  void PeerWrite(uint64_t offset, std::vector<uint8_t> data, bool fua, bool flush,
+  void PeerWrite(uint64_t offset, DataBuffer data, bool fua, bool flush,
                  std::function<void(int err)> done) override;
   void PeerZero(uint64_t offset, uint64_t len, std::function<void(int err)> done) override;
-  void PeerRead(uint64_t offset, uint32_t len, std::function<void(int err, std::vector<uint8_t> data)> done) override;
+  void PeerRead(uint64_t offset, uint32_t len, std::function<void(int err, DataBuffer data)> done) override;
   void PeerFlush(std::function<void(int err)> done) override;
   void MarkOutOfSync(uint64_t offset, uint64_t len) override;
   uint64_t SizeBytes() const override { return device_->usable_bytes(); }

@@ -721,7 +721,7 @@ LinkLoss PeerLink::DataReceiver() {
               " size " + std::to_string(size));
           break;
         }
-        std::vector<uint8_t> buf;
+        DataBuffer buf;
         if (is_data) {
           buf.resize(size);
           if (!recv(buf.data(), size)) break;
@@ -809,7 +809,7 @@ LinkLoss PeerLink::DataReceiver() {
         const bool resync = cmd == w::P_RS_DATA_REQUEST;
         ua_++;
         HostOpBegin();
-        host_->PeerRead(br.sector << 9, br.blksize, [this, resync, br](int err, std::vector<uint8_t> d) {
+        host_->PeerRead(br.sector << 9, br.blksize, [this, resync, br](int err, DataBuffer d) {
           uint8_t sr[8];
           w::PutBE64(sr, br.sector);
           if (err) {
@@ -863,15 +863,13 @@ void PeerLink::RecvWriteDone(const std::shared_ptr<RecvEpoch>& ep) {
 // Acknowledges, in arrival order, every closed epoch whose writes are all complete: after a
 // flush of the backing device (write ordering "flush"), P_BARRIER_ACK with the write count.
 void PeerLink::AckCompletedEpochs() {
-  std::vector<std::shared_ptr<RecvEpoch>> done;
-  {
-    std::lock_guard<std::mutex> l(recv_mu_);
-    while (recv_epochs_.size() > 1 && recv_epochs_.front()->barrier_seen && recv_epochs_.front()->pending == 0) {
-      done.push_back(recv_epochs_.front());
-      recv_epochs_.pop_front();
-    }
-  }
-  for (auto& ep : done) {
+  // Completions run on several threads at once: popping the finished epochs and queueing
+  // their acks happen under one lock, so the acks leave in epoch order (the Primary checks
+  // each against its oldest open epoch).
+  std::lock_guard<std::mutex> l(recv_mu_);
+  while (recv_epochs_.size() > 1 && recv_epochs_.front()->barrier_seen && recv_epochs_.front()->pending == 0) {
+    std::shared_ptr<RecvEpoch> ep = recv_epochs_.front();
+    recv_epochs_.pop_front();
     if (ep->writes == 0) continue;  // empty epochs are never acknowledged
     HostOpBegin();
     Post([this, ep] {
@@ -879,13 +877,13 @@ void PeerLink::AckCompletedEpochs() {
       std::condition_variable cv;
       bool flushed = false;
       host_->PeerFlush([&](int) {
-        std::lock_guard<std::mutex> l(m);
+        std::lock_guard<std::mutex> fl(m);
         flushed = true;
         cv.notify_all();
       });
       {
-        std::unique_lock<std::mutex> l(m);
-        cv.wait(l, [&] { return flushed; });
+        std::unique_lock<std::mutex> fl(m);
+        cv.wait(fl, [&] { return flushed; });
       }
       w::PBarrierAck a;
       std::memcpy(&a.barrier, ep->barrier_raw, 4);  // echoed raw
@@ -940,8 +938,16 @@ void PeerLink::MetaReceiver() {
     if (wait > 1000) wait = 1000;
     if (!meta_.WaitReadable(wait)) continue;
     uint8_t hdr[w::kH100Size];
-    if (meta_.RecvExact(hdr, sizeof(hdr), settings_.ping_timeout_ms) != IoResult::kOk) {
+    IoResult mr = meta_.RecvExact(hdr, sizeof(hdr), settings_.ping_timeout_ms);
+    if (mr != IoResult::kOk) {
       if (!failed_) Log(40, "meta connection shut down by peer.");
+      if (mr == IoResult::kClosed) {
+        // A peer that closes (disconnect, a split brain it detected first) closes both
+        // sockets; what it sent on the data socket before — its P_STATE, say — is still to
+        // be read. Let the data receiver drain to its own end of file first.
+        for (int waited = 0; waited < settings_.ping_timeout_ms && !failed_; waited += 10)
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
       Fail(LinkLoss::kNetworkFailure);
       return;
     }

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "data_buffer.h"
 #include "replicator.h"
 #include "request.h"
 #include "resync.h"
@@ -51,12 +52,12 @@ class PeerLinkHost {
  public:
   virtual ~PeerLinkHost() = default;
   // A replicated write from the peer (P_DATA, P_RS_DATA_REPLY): write it locally.
-  virtual void PeerWrite(uint64_t offset, std::vector<uint8_t> data, bool fua, bool flush,
+  virtual void PeerWrite(uint64_t offset, DataBuffer data, bool fua, bool flush,
                          std::function<void(int err)> done) = 0;
   // P_TRIM / P_ZEROES: zero [offset, offset+len).
   virtual void PeerZero(uint64_t offset, uint64_t len, std::function<void(int err)> done) = 0;
   // A read for the peer (P_DATA_REQUEST, P_RS_DATA_REQUEST).
-  virtual void PeerRead(uint64_t offset, uint32_t len, std::function<void(int err, std::vector<uint8_t> data)> done) = 0;
+  virtual void PeerRead(uint64_t offset, uint32_t len, std::function<void(int err, DataBuffer data)> done) = 0;
   // Flush the backing device before acknowledging a barrier (write ordering "flush").
   virtual void PeerFlush(std::function<void(int err)> done) = 0;
   // Writes that never reached the peer: set bitmap bits (rounding outward).

@@ -134,7 +134,7 @@ void PeerLink::SendResyncRequests(uint64_t gen, std::vector<ResyncRequest> reqs)
   // csums-alg: read our own copy first; the request carries its digest.
   for (const ResyncRequest& r : reqs) {
     HostOpBegin();
-    host_->PeerRead(r.sector << 9, r.size, [this, gen, r, alg](int err, std::vector<uint8_t> data) {
+    host_->PeerRead(r.sector << 9, r.size, [this, gen, r, alg](int err, DataBuffer data) {
       std::vector<uint8_t> p(w::kPBlockReqSize);
       w::PBlockReq br;
       br.sector = r.sector;
@@ -185,7 +185,7 @@ void PeerLink::ReceiveCsumRequest(uint32_t length) {
   std::vector<uint8_t> theirs(p.begin() + w::kPBlockReqSize, p.end());
   ua_++;
   HostOpBegin();
-  host_->PeerRead(br.sector << 9, br.blksize, [this, br, alg, theirs](int err, std::vector<uint8_t> d) {
+  host_->PeerRead(br.sector << 9, br.blksize, [this, br, alg, theirs](int err, DataBuffer d) {
     uint8_t sr[8];
     w::PutBE64(sr, br.sector);
     if (err) {
@@ -225,7 +225,7 @@ void PeerLink::ReceiveRsDataReply(uint32_t length) {
     return;
   }
   pe_--;
-  std::vector<uint8_t> data(size);
+  DataBuffer data(size);
   if (!RecvData(data.data(), size)) return;  // teardown forgets the request
   nr_bytes_ += size;
   ua_++;
@@ -256,8 +256,8 @@ void PeerLink::ReceiveRsDataReply(uint32_t length) {
   }
   for (const ResyncRequest& part : writes) {
     const uint64_t off = (part.sector - sector) << 9;
-    std::vector<uint8_t> buf = writes.size() == 1 ? std::move(data)
-                                                  : std::vector<uint8_t>(data.begin() + static_cast<long>(off),
+    DataBuffer buf = writes.size() == 1 ? std::move(data)
+                                        : DataBuffer(data.begin() + static_cast<long>(off),
                                                                          data.begin() + static_cast<long>(off + part.size));
     host_->PeerWrite(part.sector << 9, std::move(buf), false, false, [pending, finish](int err) {
       if (err) pending->ok = false;

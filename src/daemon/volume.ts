@@ -148,7 +148,9 @@ export class Volume {
           void this.device?.bitmap.flush();
           break;
         case 'lost-peer-data': {
-          const r = onLostPeerData(this.uuids, { role: ns.role, peer: os.peer, disk: ns.disk, ioSuspended: ns.susp || ns.suspFen || ns.suspNod }, randomUuid);
+          // The roles after the change count (DRBD's after_state_ch): a Secondary that lost its
+          // Primary peer sees peer Unknown here and keeps its generation.
+          const r = onLostPeerData(this.uuids, { role: ns.role, peer: ns.peer, disk: ns.disk, ioSuspended: ns.susp || ns.suspFen || ns.suspNod }, randomUuid);
           if (!r.deferred) this.setUuids(r.uuids, r.log);
           break;
         }

@@ -109,6 +109,6 @@ ${hosts}
 
   async destroy(): Promise<void> {
     for (const n of this.nodes) await n.stopDaemon();
-    rmSync(this.dir, { recursive: true, force: true });
+    if (!process.env.UDRBD_KEEP_TEST_DIRS) rmSync(this.dir, { recursive: true, force: true });
   }
 }
