@@ -16,6 +16,13 @@ import type { Narrator } from './narrator.js';
  */
 const blockdevDir = (n: DemoNode) => join(n.runDir, `blockdev${n.minor}`);
 
+/** drbdadm's exit code for a refused state change (the device is held open, -12). */
+const EXIT_STATE_CHANGE_FAILED = 11;
+const HELD_RETRIES = 8;
+const HELD_RETRY_MS = 2_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export interface CleanupResult {
   /** What could not be removed (empty when the machine is clean). */
   left: string[];
@@ -42,14 +49,30 @@ export async function cleanup(lab: Lab, n: Narrator, failed: boolean): Promise<C
   }
   for (const node of lab.nodes) {
     if (!(await isRunning(node.runDir))) continue;
-    await lab.sh(n, node, `drbdadm down ${RESOURCE}`, { cleanup: true, timeoutMs: 60_000 });
+    for (let attempt = 1; ; attempt++) {
+      const r = await lab.sh(n, node, `drbdadm down ${RESOURCE}`, { cleanup: true, timeoutMs: 60_000 });
+      if (r.code !== EXIT_STATE_CHANGE_FAILED || attempt === HELD_RETRIES) break;
+      // Held open by someone else: typically a process that copied this machine's mounts
+      // into a new mount namespace (`ip netns exec`, unshare) and pins our filesystem there
+      // until it exits. Such processes are short-lived; wait for them.
+      n.note(`  (${node.device} is still held; trying again in ${HELD_RETRY_MS / 1000} s)`);
+      await sleep(HELD_RETRY_MS);
+    }
     await stopDaemon(lab, node);
   }
   for (const node of lab.nodes) {
-    try {
-      await sweepBlockDevice({ minor: node.minor, devicePath: node.device, workDir: blockdevDir(node) });
-    } catch (e) {
-      left.push(`${node.name}: ${(e as Error).message}`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sweepBlockDevice({ minor: node.minor, devicePath: node.device, workDir: blockdevDir(node) });
+        break;
+      } catch (e) {
+        if (attempt < HELD_RETRIES) {
+          await sleep(HELD_RETRY_MS);
+          continue;
+        }
+        left.push(`${node.name}: ${(e as Error).message}`);
+        break;
+      }
     }
   }
   const logsKeptIn = failed ? keepLogs(lab) : undefined;
@@ -65,7 +88,7 @@ async function stopDaemon(lab: Lab, node: DemoNode): Promise<void> {
   await request(node.runDir, 'shutdown', {}, 5_000).catch(() => undefined);
   if (!pid) return;
   const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && lab.daemonPid(node) === pid) await new Promise((r) => setTimeout(r, 100));
+  while (Date.now() < deadline && lab.daemonPid(node) === pid) await sleep(100);
   if (lab.daemonPid(node) === pid) {
     try {
       process.kill(pid, 'SIGKILL');

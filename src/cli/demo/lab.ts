@@ -39,7 +39,7 @@ export interface ShResult {
 }
 
 export const RESOURCE = 'r0';
-const DEFAULT_PORT = 7789; // DRBD's customary first port, as in the seed
+const DEFAULT_PORT = 7789; // DRBD's customary first port, as in the seed (minor 0)
 const BIN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin');
 
 export interface LabOptions {
@@ -56,13 +56,17 @@ export class Lab {
     readonly port: number,
     readonly sizeMiB: number,
     private readonly signal: AbortSignal,
+    /** Claims the minors against other demos on this machine until removeDir. */
+    private readonly minorLock: string,
   ) {}
 
   static async create(o: LabOptions): Promise<Lab> {
     const dir = mkdtempSync(join(tmpdir(), 'udrbd-demo-'));
     const configFile = join(dir, 'drbd.conf');
-    const port = await freePort(['127.0.0.1', '127.0.0.2']);
-    const first = freeMinorPair();
+    const { minor: first, lock } = claimMinorPair();
+    // The port follows the claimed minors, so that two demos started together never listen
+    // on the same address (their nodes would pair across the demos).
+    const port = await freePort(['127.0.0.1', '127.0.0.2'], DEFAULT_PORT + first);
     const make = (name: string, i: number): DemoNode => {
       const runDir = join(dir, `run-${name}`);
       const minor = first + i;
@@ -94,7 +98,7 @@ export class Lab {
       mkdirSync(n.mountPoint);
     }
     writeFileSync(configFile, demoConfig(nodes, port));
-    return new Lab(dir, configFile, nodes, port, o.sizeMiB, o.signal);
+    return new Lab(dir, configFile, nodes, port, o.sizeMiB, o.signal, lock);
   }
 
   get alpha(): DemoNode {
@@ -168,7 +172,8 @@ export class Lab {
 
   /** NODE's line for its minor in the status file, e.g. ` 0: cs:Connected ro:...`. */
   stateLine(node: DemoNode): string {
-    return this.status(node).split('\n').find((l) => l.startsWith(` ${node.minor}: `)) ?? '';
+    // `%2d:` as the kernel prints it: ' 0:', '12:', '532:'.
+    return this.status(node).split('\n').find((l) => l.trimStart().startsWith(`${node.minor}: cs:`)) ?? '';
   }
 
   /** Polls NODE's status file until its state line matches RE; '' on timeout. */
@@ -229,6 +234,11 @@ export class Lab {
 
   removeDir(): void {
     rmSync(this.dir, { recursive: true, force: true });
+    this.releaseMinors();
+  }
+
+  releaseMinors(): void {
+    if (procRead(this.minorLock) === String(process.pid)) rmSync(this.minorLock, { force: true });
   }
 }
 
@@ -241,14 +251,38 @@ function procRead(path: string): string {
 }
 
 /**
- * The first pair of minors whose /dev/drbdN nodes do not exist: the demo never touches a
- * device someone else has (a kernel DRBD, another udrbd).
+ * A pair of minors whose /dev/drbdN nodes do not exist: the demo never touches a device
+ * someone else has (a kernel DRBD, another udrbd). 0 and 1 when free, as on a fresh machine;
+ * otherwise a random pair from 100 up, away from the low minors that resources, tests and
+ * other demos on a busy machine use (a neighbour that takes the next free name after we
+ * looked would otherwise collide with us).
  */
-function freeMinorPair(): number {
-  for (let m = 0; m < 1000; m++) {
-    if (!existsSync(`/dev/drbd${m}`) && !existsSync(`/dev/drbd${m + 1}`)) return m;
+function claimMinorPair(): { minor: number; lock: string } {
+  const free = (m: number) => !existsSync(`/dev/drbd${m}`) && !existsSync(`/dev/drbd${m + 1}`);
+  const candidates = [0, ...Array.from({ length: 200 }, () => 100 + 2 * Math.floor(Math.random() * 450))];
+  for (const m of candidates) {
+    if (!free(m)) continue;
+    // Two demos started together both see the same free names: the first to create the
+    // lock file gets them (a lock left by a dead process is taken over).
+    const lock = join(tmpdir(), `udrbd-demo-drbd${m}.lock`);
+    if (takeLock(lock)) return { minor: m, lock };
   }
-  throw new Error('no free pair of /dev/drbdN names below 1000');
+  throw new Error('no free pair of /dev/drbdN names');
+}
+
+function takeLock(path: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const owner = Number.parseInt(procRead(path), 10);
+      if (owner > 0 && existsSync(`/proc/${owner}`)) return false;
+      rmSync(path, { force: true });
+    }
+  }
+  return false;
 }
 
 function canListen(host: string, port: number): Promise<number | undefined> {
@@ -262,10 +296,10 @@ function canListen(host: string, port: number): Promise<number | undefined> {
   });
 }
 
-/** 7789 when it is free on every address, else a port the kernel offers that is. */
-async function freePort(hosts: readonly string[]): Promise<number> {
+/** PREFERRED when it is free on every address, else a port the kernel offers that is. */
+async function freePort(hosts: readonly string[], preferred: number): Promise<number> {
   const freeOnAll = async (p: number) => (await Promise.all(hosts.map((h) => canListen(h, p)))).every((x) => x === p);
-  if (await freeOnAll(DEFAULT_PORT)) return DEFAULT_PORT;
+  if (await freeOnAll(preferred)) return preferred;
   for (let i = 0; i < 20; i++) {
     const p = await canListen(hosts[0]!, 0);
     if (p !== undefined && (await freeOnAll(p))) return p;

@@ -3,7 +3,7 @@
 // writes on the Primary (NBD, and as root mkfs.ext4 and mount on /dev/drbdN), the manual
 // role switch, then the Primary's daemon killed and the survivor taking over.
 import { errnoName, NbdRequestError } from '../../engine/nbd-client.js';
-import { hashFile, hashRegion, MiB, short, withNbd, writeRandom } from './data.js';
+import { differingMiB, hashFile, hashRegion, MiB, nbdReader, type Reader, short, withFileReader, withNbd, writeRandom } from './data.js';
 import { type DemoNode, type Lab, RESOURCE, StepFailed } from './lab.js';
 import type { Narrator } from './narrator.js';
 import type { DemoPlan } from './plan.js';
@@ -77,6 +77,24 @@ export class Scenario {
   private async expectState(node: DemoNode, re: RegExp, text: string, timeoutMs = 10_000): Promise<void> {
     const line = await this.lab.waitState(node, re, timeoutMs);
     this.require(line !== '', `${node.name}: ${text}`, `status line: ${this.lab.stateLine(node).trim() || '(none)'}`);
+  }
+
+  /** After a checksum mismatch: which MiB of the device differ (read now on both sides). */
+  private async showDifferences(
+    aName: string,
+    bName: string,
+    a: <T>(fn: (r: Reader) => Promise<T>) => Promise<T>,
+    b: <T>(fn: (r: Reader) => Promise<T>) => Promise<T>,
+  ): Promise<void> {
+    const len = this.facts.exportBytes;
+    const where = await this.lab.abortable(a((ra) => b((rb) => differingMiB(ra, rb, len))));
+    const hashOf = (read: Reader) => hashRegion({ pread: read, exportSize: BigInt(len) });
+    const [ha, hb] = await this.lab.abortable(Promise.all([a(hashOf), b(hashOf)]));
+    this.n.note(
+      where.length
+        ? `         ${aName} and ${bName} differ now in MiB ${where.join(', ')}${where.length === 8 ? ' (and maybe more)' : ''}`
+        : `         ${aName} and ${bName} are equal now (sha256 ${short(ha)}... / ${short(hb)}...): the difference was transient`,
+    );
   }
 
   private catStatus(node: DemoNode) {
@@ -177,10 +195,6 @@ export class Scenario {
 
     if (plan.filesystem) await this.filesystemOnAlpha();
     else n.say(`No ${alpha.device} in this run: ${plan.reason}.`, 'The NBD socket is the way in; as root with /dev/fuse the demo also runs mkfs.ext4 and mount.');
-
-    n.say(`The checksum of alpha's whole device (${this.facts.exportBytes} bytes, read through NBD):`);
-    this.facts.deviceOnAlpha = await lab.abortable(withNbd(alpha.nbdSocket, (c) => hashRegion(c)));
-    n.note(`  alpha's device: sha256 ${short(this.facts.deviceOnAlpha)}...`);
   }
 
   /** A Secondary never accepts writes from a client: its export is read-only. */
@@ -231,7 +245,13 @@ export class Scenario {
     n.heading('Switching roles');
     n.say('To look at the data on the second node, make the first Secondary, then the second Primary. On alpha:');
     await this.must(alpha, `drbdadm secondary ${RESOURCE}`);
-    n.say('and on beta:');
+    // Demotion is the point where every write alpha made is final: /dev/drbdN has been
+    // flushed and removed. (Right after umount, writes can still be on their way from the
+    // loop device through FUSE to the NBD server.)
+    n.say(`The checksum of alpha's whole device (${facts.exportBytes} bytes, through its NBD socket, read-only now):`);
+    facts.deviceOnAlpha = await lab.abortable(withNbd(alpha.nbdSocket, (c) => hashRegion(c)));
+    n.note(`  alpha's device: sha256 ${short(facts.deviceOnAlpha)}...`);
+    n.say('', 'and on beta:');
     await this.must(beta, `drbdadm primary ${RESOURCE}`);
     await this.catStatus(beta);
     await this.expectState(beta, STATE.primaryInSync, 'Connected Primary/Secondary UpToDate/UpToDate');
@@ -239,7 +259,9 @@ export class Scenario {
     // Before anything mounts it: a mount alone changes the superblock (mount count, times).
     const onBeta = await lab.abortable(withNbd(beta.nbdSocket, (c) => hashRegion(c)));
     n.note(`  beta's whole device: sha256 ${short(onBeta)}...`);
-    n.check(onBeta === facts.deviceOnAlpha, "beta's device is byte for byte alpha's");
+    if (!n.check(onBeta === facts.deviceOnAlpha, "beta's device is byte for byte alpha's")) {
+      await this.showDifferences(alpha.name, beta.name, (fn) => withNbd(alpha.nbdSocket, (c) => fn(nbdReader(c))), (fn) => withNbd(beta.nbdSocket, (c) => fn(nbdReader(c))));
+    }
 
     if (!plan.filesystem) {
       const back = await lab.abortable(withNbd(beta.nbdSocket, (c) => hashRegion(c, PATTERN_A.offset, PATTERN_A.length)));
@@ -294,7 +316,9 @@ export class Scenario {
     const deadDisk = await lab.abortable(hashFile(beta.disk, facts.exportBytes));
     n.note(`  alpha's device:     sha256 ${short(survivor)}...`);
     n.note(`  beta's dead disk:   sha256 ${short(deadDisk)}...`);
-    n.check(survivor === deadDisk, "the survivor's device and the dead node's disk are identical");
+    if (!n.check(survivor === deadDisk, "the survivor's device and the dead node's disk are identical")) {
+      await this.showDifferences(alpha.name, `${beta.name}'s disk`, (fn) => withNbd(alpha.nbdSocket, (c) => fn(nbdReader(c))), (fn) => withFileReader(beta.disk, fn));
+    }
 
     if (plan.filesystem) {
       const mnt = alpha.mountPoint;
