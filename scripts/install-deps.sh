@@ -2,7 +2,7 @@
 # Installs the Debian packages udrbd's tests and demo use, if any is missing. Idempotent;
 # needs root (or passwordless sudo) only when something has to be installed.
 #   drbd-utils      reference drbdadm-84 / drbdmeta for config and meta-data tests
-#   libnbd-bin      nbdcopy / nbdsh, real NBD clients
+#   libnbd-bin python3-libnbd   nbdcopy, nbdinfo, nbdsh: real NBD clients
 #   nbdkit          baseline NBD server for benchmarks
 #   fio             benchmarks
 #   fuse3           /dev/drbdN via FUSE
@@ -10,7 +10,7 @@
 #   iproute2        network namespaces
 #   qemu-system-x86 qemu-utils linux-image-amd64 busybox-static kmod cpio  kernel DRBD rig
 set -euo pipefail
-PKGS=(drbd-utils libnbd-bin nbdkit fio fuse3 e2fsprogs xfsprogs iproute2 procps psmisc
+PKGS=(drbd-utils libnbd-bin python3-libnbd nbdkit fio fuse3 e2fsprogs xfsprogs iproute2 procps psmisc
       qemu-system-x86 qemu-utils linux-image-amd64 busybox-static kmod cpio)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -195,19 +195,26 @@ export class Resource {
     for (const l of out.log) this.log.warn(`block drbd${v.minor}: ${l}`);
     v.openCount = 0;
     if (out.code < SS.Success) return this.report(v.minor, out.code);
-    if (role === Role.Primary) await this.attachDeviceNode(v);
-    else await this.detachDeviceNode(v);
     // The peer learns the new generation of a forced Primary (P_UUIDS, then P_STATE).
     if (out.forced) {
       this.connection?.sendUuids();
       this.connection?.sendState();
     }
-    return ok();
+    if (role === Role.Secondary) {
+      await this.detachDeviceNode(v);
+      return ok();
+    }
+    // Where /dev/drbdN cannot be made (no root, no /dev/fuse), the user hears it here.
+    const note = await this.attachDeviceNode(v);
+    return note ? { exitCode: 0, stderr: `${note}\n` } : ok();
   }
 
-  /** Makes /dev/drbdN appear for a Primary; where that is not possible the NBD socket stays the way in. */
-  private async attachDeviceNode(v: Volume): Promise<void> {
-    if (v.blockdev || !v.device || !deviceNodesWanted()) return;
+  /**
+   * Makes /dev/drbdN appear for a Primary; where that is not possible the NBD socket stays
+   * the way in, and the returned line says so.
+   */
+  private async attachDeviceNode(v: Volume): Promise<string | undefined> {
+    if (v.blockdev || !v.device || !deviceNodesWanted()) return undefined;
     try {
       v.blockdev = await attachBlockDevice({
         minor: v.minor,
@@ -217,9 +224,11 @@ export class Resource {
         workDir: this.hooks.blockdevDir(v.minor),
       });
       this.log.info(`block drbd${v.minor}: ${v.devicePath} is ${v.blockdev.loopDevice} (${v.blockdev.via})`);
+      return undefined;
     } catch (e) {
       const why = e instanceof BlockDeviceUnavailableError ? e.message : `cannot create ${v.devicePath}: ${(e as Error).message}`;
       this.log.warn(`block drbd${v.minor}: ${why}`);
+      return `udrbd: ${why}`;
     }
   }
 

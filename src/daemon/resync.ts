@@ -23,6 +23,7 @@ export class ResyncRun {
   private timer: NodeJS.Timeout | undefined;
   private wantKiBps = 0;
   private leftBits: number;
+  private lastTick = performance.now();
   private readonly csumsAlg: string;
 
   constructor(
@@ -49,6 +50,7 @@ export class ResyncRun {
   /** Starts moving data; only the SyncTarget generates requests (pull model, resync.md §3). */
   start(): void {
     this.link.startResync(this.role, { maxBioSize: 1 << 20, csumsAlg: this.csumsAlg });
+    this.lastTick = performance.now();
     this.timer = setInterval(() => this.tick(), TICK_MS);
   }
 
@@ -60,8 +62,14 @@ export class ResyncRun {
     const r = controllerTick(this.controller, st.sectIn, this.settings);
     this.wantKiBps = r.cSyncRateKiBps;
     this.controller = r.state;
-    if (r.number > 0) {
-      const sent = this.link.resyncTick(r.number);
+    // The controller counts in 100 ms ticks; timers on a busy machine fire late, so the
+    // budget follows the time that really passed (at most two ticks' worth).
+    const now = performance.now();
+    const ticks = Math.min(2, (now - this.lastTick) / TICK_MS);
+    this.lastTick = now;
+    const number = Math.round(r.number * ticks);
+    if (number > 0) {
+      const sent = this.link.resyncTick(number);
       this.controller = onRequestsSent(this.controller, sent);
     }
   }

@@ -311,3 +311,30 @@ describe('two udrbd nodes: split-brain recovery', () => {
     }
   });
 });
+
+describe('two udrbd nodes: unrelated data', () => {
+  it('a peer whose data shares no history is refused: StandAlone, nothing synced', async () => {
+    const c = new Cluster(['alpha', 'beta'], { disk: '    resync-rate 100M;\n    c-plan-ahead 0;' });
+    try {
+      for (const n of c.nodes) expect(n.drbdadm('create-md', 'r0').code).toBe(0);
+      for (const n of c.nodes) expect(n.drbdadm('up', 'r0').code).toBe(0);
+      await c.waitState('beta', /cs:Connected/);
+      expect(c.node('alpha').drbdadm('primary', '--force', 'r0').code).toBe(0);
+      await c.waitState('beta', /cs:Connected ro:Secondary\/Primary ds:UpToDate\/UpToDate/, 60_000);
+      // beta starts over with new meta-data and a generation of its own.
+      const beta = c.node('beta');
+      expect(beta.drbdadm('down', 'r0').code).toBe(0);
+      expect(beta.drbdadm('create-md', '--force', 'r0').code).toBe(0);
+      expect(beta.drbdadm('up', 'r0').code).toBe(0);
+      expect(beta.drbdadm('disconnect', 'r0').code).toBe(0);
+      expect(beta.drbdadm('primary', '--force', 'r0').code).toBe(0);
+      expect(beta.drbdadm('secondary', 'r0').code).toBe(0);
+      expect(beta.drbdadm('connect', 'r0').code).toBe(0);
+      await waitFor('unrelated data', () => c.log('beta').includes('block drbd0: Unrelated data, aborting!'));
+      await c.waitState('beta', /cs:StandAlone/);
+      expect(c.log('beta').some((l) => /uuid_compare\(\)=-1000 by rule 100/.test(l))).toBe(true);
+    } finally {
+      await c.destroy();
+    }
+  });
+});

@@ -14,6 +14,8 @@ export interface ClusterOptions {
   /** Extra lines for the resource's handlers section. */
   handlers?: string;
   protocol?: 'A' | 'B' | 'C';
+  /** Device path per host (default /dev/drbd0 everywhere). */
+  devices?: Record<string, string>;
 }
 
 let portSeq = 0;
@@ -54,7 +56,7 @@ export class Cluster {
 
   writeConfig(opts: ClusterOptions = this.opts): void {
     const hosts = this.names
-      .map((n, i) => `  on ${n} {\n    device /dev/drbd0;\n    disk ${this.disk(n)};\n    address ${this.address(i)}:${this.port};\n    meta-disk internal;\n  }`)
+      .map((n, i) => `  on ${n} {\n    device ${opts.devices?.[n] ?? '/dev/drbd0'};\n    disk ${this.disk(n)};\n    address ${this.address(i)}:${this.port};\n    meta-disk internal;\n  }`)
       .join('\n');
     writeFileSync(
       this.config,
@@ -85,9 +87,11 @@ ${hosts}
     return n;
   }
 
-  /** The state line of minor 0 in a node's status file ('' when absent). */
+  /** The state line of the node's minor in its status file ('' when absent). */
   stateLine(name: string): string {
-    return this.node(name).status().split('\n').find((l) => l.startsWith(' 0:')) ?? '';
+    const minor = Number(/drbd(\d+)$/.exec(this.opts.devices?.[name] ?? '/dev/drbd0')![1]);
+    const prefix = `${String(minor).padStart(2)}:`;
+    return this.node(name).status().split('\n').find((l) => l.startsWith(prefix)) ?? '';
   }
 
   async waitState(name: string, re: RegExp, timeoutMs = 30_000): Promise<string> {
