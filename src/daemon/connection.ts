@@ -38,6 +38,7 @@ import {
   onResyncFinishedTarget,
   onSyncStartAsSource,
   onSyncUuidReceived,
+  onSkipInitialSyncReceived,
   ssText,
   syncHandshake,
   type DeviceState,
@@ -389,12 +390,7 @@ export class Connection {
         return;
       }
       case 'P_UUIDS':
-        // A new generation from the peer while we hold no good data (it was forced Primary):
-        // the next P_STATE runs the resync handshake again (DRBD's CONSIDER_RESYNC).
-        if (v.state.conn === ConnState.Connected && v.state.disk === DiskState.Inconsistent && this.peerUuids && this.peerUuids.current !== p.uuids.current) {
-          this.considerResync = true;
-        }
-        this.peerUuids = p.uuids;
+        this.onPeerUuids(p.uuids);
         return;
       case 'P_STATE':
         this.onPeerState(p.state);
@@ -411,6 +407,35 @@ export class Connection {
         this.onSyncUuid(p.uuid);
         return;
     }
+  }
+
+  private onPeerUuids(u: WireUuids): void {
+    const v = this.volume;
+    // The peer ran `new-current-uuid --clear-bitmap` on a fresh pair: both skip the initial
+    // sync and are UpToDate (handshake-and-split-brain.md §2).
+    const skip = onSkipInitialSyncReceived({
+      uuids: v.uuids,
+      role: v.state.role,
+      conn: v.state.conn,
+      agreedProtocol: this.agreedProtocol,
+      peerUuids: [u.current, u.bitmap, u.history[0], u.history[1]],
+      peerFlags: Number(u.flags),
+    });
+    if (skip) {
+      this.peerUuids = u;
+      v.setUuids(skip.uuids, skip.log);
+      v.device?.bitmap.clearAll();
+      void v.device?.bitmap.flush();
+      v.device?.setAlSuspended(false);
+      v.change(skip.stateChange, { hard: true, reason: 'peer' });
+      return;
+    }
+    // A new generation from the peer while we hold no good data (it was forced Primary):
+    // the next P_STATE runs the resync handshake again (DRBD's CONSIDER_RESYNC).
+    if (v.state.conn === ConnState.Connected && v.state.disk === DiskState.Inconsistent && this.peerUuids && this.peerUuids.current !== u.current) {
+      this.considerResync = true;
+    }
+    this.peerUuids = u;
   }
 
   private onPeerRequest(type: 'P_STATE_CHG_REQ' | 'P_CONN_ST_CHG_REQ', peerChange: StateChange): void {
