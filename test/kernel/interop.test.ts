@@ -147,6 +147,9 @@ describe('udrbd <-> DRBD 8.4.11 kernel module', () => {
       if (ok(kl, want.kernel) && ok(ul, want.udrbd)) return { kernel: kl, udrbd: ul };
       const why: string[] = [];
       const ulog = uLog();
+      // The test stops udrbdd only at teardown; a stop here came from a signal from outside.
+      const stop = ulog.split('\n').find((l) => /udrbdd stopped/.test(l));
+      if (stop) why.push(`udrbdd stopped during the scenario (SIGTERM/SIGINT not sent by this test): ${stop}`);
       for (const f of failOn) {
         const hit = ulog.split('\n').find((l) => f.test(l));
         if (hit) why.push(`udrbd logged: ${hit}`);
