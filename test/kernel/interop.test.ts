@@ -456,11 +456,10 @@ describe('udrbd <-> DRBD 8.4.11 kernel module', () => {
         // side SyncTarget by rule 50: the same rules two kernels log (link-failure-05). Both
         // handshakes are logged before either side starts to move data.
         const decided = /uuid_compare\(\)=-?[1-9]\d* by rule \d+/;
-        const uRule = await waitUdrbdLog(decided, 30_000);
-        const kRule = await waitKernelLog(decided, 10_000);
-        const rules = { kernel: kRule, udrbd: uRule };
-        expect(rules[primary], `${primary} (Primary) handshake`).toMatch(/uuid_compare\(\)=1 by rule 70/);
-        expect(rules[secondary], `${secondary} (Secondary) handshake`).toMatch(/uuid_compare\(\)=-1 by rule 50/);
+        const rule = (s: SideName) => (s === primary ? /uuid_compare\(\)=1 by rule 70/ : /uuid_compare\(\)=-1 by rule 50/);
+        const role = (s: SideName) => (s === primary ? 'Primary' : 'Secondary');
+        expect(await waitUdrbdLog(decided, 30_000), `udrbd (${role('udrbd')}) handshake`).toMatch(rule('udrbd'));
+        expect(await waitKernelLog(decided, 10_000), `kernel (${role('kernel')}) handshake`).toMatch(rule('kernel'));
         await waitBoth(
           { [primary]: [/cs:(SyncSource|Connected)/], [secondary]: [/cs:(SyncTarget|Connected)/] },
           30_000,
