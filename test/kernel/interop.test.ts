@@ -538,7 +538,7 @@ describe('udrbd <-> DRBD 8.4.11 kernel module', () => {
       await makeSplitBrain({ conf: { net: 'after-sb-1pri discard-secondary;' }, writeOn: ['kernel', 'udrbd'], secondaryAfter: ['kernel'] });
       await Promise.all([kAdmOk('connect r0'), uAdmOk('connect r0')]);
       await waitUdrbdLog(/Split-Brain detected, 1 primaries, automatically solved. Sync from this node/);
-      await waitKernelLog(/Split-Brain detected, 1 primaries, automatically solved. Sync from peer node/);
+      await waitKernelLog(/Split-Brain detected, 1 primaries, automatically solved. Sync from peer node/, 10_000);
       await waitBoth(
         { kernel: [/cs:Connected/, /ro:Secondary\/Primary/, /ds:UpToDate\/UpToDate/], udrbd: [/cs:Connected/, /ro:Primary\/Secondary/, /ds:UpToDate\/UpToDate/] },
         45_000,
