@@ -3,8 +3,7 @@
 // the resync handshake on the peer's first P_STATE, mirroring the peer's later states,
 // cluster-wide state changes (P_STATE_CHG_REQ / P_CONN_ST_CHG_REQ and their replies), and
 // what a lost connection means for the state. Packets per request stay in native code.
-import type { NetOptions } from '../config/resolve.js';
-import type { Address } from '../config/model.js';
+import type { DaemonCommandArgs } from './commands.js';
 import { PeerLink, type LinkEvent, type LinkLoss, type LinkSettings } from '../engine/peer-link.js';
 import type { Logger } from '../log.js';
 import {
@@ -52,14 +51,8 @@ import { ResyncRun } from './resync.js';
 /** How long a cluster-wide request waits for the peer's reply before counting as refused. */
 const REPLY_TIMEOUT_MS = 10_000;
 
-export interface ConnectSpec {
-  local: Address;
-  peer: Address;
-  peerHost: string;
-  net: NetOptions;
-  discardMyData: boolean;
-  dryRun: boolean;
-}
+/** What `connect` configures: the daemon command's arguments without the resource name. */
+export type ConnectSpec = Omit<DaemonCommandArgs['connect'], 'resource'>;
 
 export interface ConnectionHooks {
   /** A handler requested by the handshake (split-brain, initial-split-brain, pri-lost...). */

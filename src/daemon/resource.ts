@@ -15,7 +15,7 @@ import {
   outdateRequest,
   type StateChange,
 } from '../state/index.js';
-import { Connection, type ConnectSpec } from './connection.js';
+import { Connection } from './connection.js';
 import { runHandler, type HandlerName } from './handlers.js';
 import { Volume } from './volume.js';
 import { BlockDeviceUnavailableError, attachBlockDevice, blockDeviceHolders, describeHolder } from './blockdev/index.js';
@@ -138,14 +138,7 @@ export class Resource {
       return { exitCode: 10, stderr: `${this.name}: udrbd replicates one volume per resource; ${this.volumes.size} configured\n` };
     }
     if (args.discardMyData && v.state.role === Role.Primary) return this.report(this.name, ERR.DiscardNotAllowed);
-    const spec: ConnectSpec = {
-      local: args.local,
-      peer: args.peer,
-      peerHost: args.peerHost,
-      net: args.net,
-      discardMyData: args.discardMyData,
-      dryRun: args.dryRun,
-    };
+    const { resource: _resource, ...spec }: DaemonCommandArgs['connect'] = args;
     const conn = new Connection(v, spec, {
       handler: (name) => void this.handler(v, name),
       closed: () => {

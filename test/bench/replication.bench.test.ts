@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Device } from '../../src/engine/device.js';
 import { PeerLink, type LinkEvent } from '../../src/engine/peer-link.js';
 import { internalLayout, sparseFile } from '../integration/nbd-helpers.js';
+import { linkSettings } from '../support/link.js';
 import { MiB, ROUNDS, SECONDS, WORKLOADS, bestOf, requireFioNbd, startNbdkit, table, type Result } from './fio.js';
 
 const BACKING = 1024 * MiB;
@@ -30,11 +31,7 @@ describe('replicated write path: protocol C vs unreplicated vs nbdkit (tmpfs)', 
     for (const n of ['a', 'b', 'kit']) sparseFile(join(dir, `${n}.img`), n === 'kit' ? layout.usableSizeBytes : BACKING);
     a = await Device.create({ backingPath: join(dir, 'a.img'), ...layout, nbdSocketPath: join(dir, 'a.sock') });
     b = await Device.create({ backingPath: join(dir, 'b.img'), ...layout, nbdSocketPath: join(dir, 'b.sock') });
-    const settings = (local: string, peer: string) => ({
-      localAddress: local, localPort: port, peerAddress: peer, peerPort: port, protocol: 3 as const,
-      pingIntMs: 10_000, pingTimeoutMs: 500, timeoutMs: 6000, connectIntMs: 1000, koCount: 7,
-      maxEpochSize: 2048, sndbufSize: 0, rcvbufSize: 0, cramHmacAlg: '', sharedSecret: '',
-    });
+    const settings = (local: string, peer: string) => linkSettings(local, peer, port, { connectIntMs: 1000 });
     const onEvents = (link: () => PeerLink) => (evs: LinkEvent[]) => {
       for (const e of evs) {
         events.push(e);

@@ -3,33 +3,15 @@
 // out of sync; the reconnect resyncs them from the crashed Primary and both disks end equal.
 // A crash never needs a full sync (issue 4).
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from '../support/cluster.js';
-import { requireTool } from './nbd-helpers.js';
+import { requireTool, sha256File } from './nbd-helpers.js';
 
 const SIZE_MIB = 256;
 const USABLE = SIZE_MIB * 1024 * 1024 - 40 * 1024 - 64 * 4096; // internal meta-data of a 256 MiB disk
 const HOT_MIB = 16; // writes only land in the first 16 MiB: 4 activity-log extents
 
-async function sha256Of(file: string, length: number): Promise<string> {
-  const h = createHash('sha256');
-  const fd = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 20);
-    for (let pos = 0; pos < length; ) {
-      const { bytesRead } = await fd.read(buf, 0, Math.min(buf.length, length - pos), pos);
-      if (bytesRead === 0) break;
-      h.update(buf.subarray(0, bytesRead));
-      pos += bytesRead;
-    }
-  } finally {
-    await fd.close();
-  }
-  return h.digest('hex');
-}
 
 describe('crash of a Primary under write load', () => {
   let c: Cluster;
@@ -66,6 +48,6 @@ describe('crash of a Primary under write load', () => {
     expect(kb, 'only hot extents, never a full sync').toBeLessThanOrEqual(HOT_MIB * 1024);
     expect(kb).toBeGreaterThan(0);
     expect(log.some((l) => /uuid_compare\(\)=1 by rule 40/.test(l))).toBe(true);
-    expect(await sha256Of(c.disk('beta'), USABLE)).toBe(await sha256Of(c.disk('alpha'), USABLE));
+    expect(await sha256File(c.disk('beta'), USABLE)).toBe(await sha256File(c.disk('alpha'), USABLE));
   });
 });

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Device } from '../../src/engine/device.js';
-import { PeerLink, type LinkEvent, type LinkSettings } from '../../src/engine/peer-link.js';
+import { PeerLink, type LinkEvent } from '../../src/engine/peer-link.js';
 import { internalLayout, requireTool, run, sha256File, sparseFile } from './nbd-helpers.js';
+import { linkSettings } from '../support/link.js';
 
 const SIZE = 96 << 20;
 
@@ -21,26 +22,6 @@ interface Node {
   socket: string;
 }
 
-function settings(local: string, peer: string, port: number, extra: Partial<LinkSettings> = {}): LinkSettings {
-  return {
-    localAddress: local,
-    localPort: port,
-    peerAddress: peer,
-    peerPort: port,
-    protocol: 3,
-    pingIntMs: 10_000,
-    pingTimeoutMs: 500,
-    timeoutMs: 6000,
-    connectIntMs: 1000,
-    koCount: 7,
-    maxEpochSize: 2048,
-    sndbufSize: 0,
-    rcvbufSize: 0,
-    cramHmacAlg: '',
-    sharedSecret: '',
-    ...extra,
-  };
-}
 
 async function makeNode(dir: string, name: string): Promise<Node> {
   const backing = join(dir, `${name}.img`);
@@ -84,8 +65,8 @@ describe('peer link between two devices on loopback', () => {
     requireTool('nbdcopy', 'libnbd-bin');
     a = await makeNode(dir, 'a');
     b = await makeNode(dir, 'b');
-    a.link.start(settings('127.0.0.1', '127.0.0.2', port));
-    b.link.start(settings('127.0.0.2', '127.0.0.1', port));
+    a.link.start(linkSettings('127.0.0.1', '127.0.0.2', port));
+    b.link.start(linkSettings('127.0.0.2', '127.0.0.1', port));
     await until('both connected', () => [a, b].every((n) => n.events.some((e) => e.type === 'connected')));
   });
 

@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Device } from '../../src/engine/device.js';
-import { PeerLink, type LinkEvent, type LinkSettings } from '../../src/engine/peer-link.js';
+import { PeerLink, type LinkEvent } from '../../src/engine/peer-link.js';
 import { internalLayout, sha256File, sparseFile } from './nbd-helpers.js';
 import { NBD, RawNbdClient } from '../../src/engine/nbd-client.js';
+import { linkSettings } from '../support/link.js';
 
 const SIZE = 64 << 20;
 const BLOCK = 4096;
@@ -29,25 +30,6 @@ interface Node {
   bits: number;
 }
 
-function settings(local: string, peer: string, port: number): LinkSettings {
-  return {
-    localAddress: local,
-    localPort: port,
-    peerAddress: peer,
-    peerPort: port,
-    protocol: 3,
-    pingIntMs: 10_000,
-    pingTimeoutMs: 500,
-    timeoutMs: 6000,
-    connectIntMs: 500,
-    koCount: 7,
-    maxEpochSize: 2048,
-    sndbufSize: 0,
-    rcvbufSize: 0,
-    cramHmacAlg: '',
-    sharedSecret: '',
-  };
-}
 
 async function makeNode(dir: string, name: string, fill: boolean): Promise<Node> {
   const backing = join(dir, `${name}.img`);
@@ -182,8 +164,8 @@ describe('resync between two devices on loopback', () => {
     b = await makeNode(dir, 'b', false);
     a.device.setPolicy({ primary: true, writable: true, diskUsable: true, markOutOfSync: false });
     b.device.setPolicy({ primary: false, writable: false, diskUsable: true, markOutOfSync: false });
-    a.link.start(settings('127.0.0.1', '127.0.0.2', port));
-    b.link.start(settings('127.0.0.2', '127.0.0.1', port));
+    a.link.start(linkSettings('127.0.0.1', '127.0.0.2', port));
+    b.link.start(linkSettings('127.0.0.2', '127.0.0.1', port));
     await bothConnected();
     a.link.setReplicating(true);
     b.link.setReplicating(true);

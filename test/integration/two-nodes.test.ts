@@ -1,12 +1,11 @@
 // Two udrbd daemons on loopback, driven with drbdadm exactly as the seeds' administrators
 // drive DRBD: create-md, up, the status file, role changes and their refusals, disconnect
 // and connect, a peer that dies, authentication, and split-brain detection.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from './nbd-helpers.js';
+import { run, sha256File } from './nbd-helpers.js';
 import { Cluster } from '../support/cluster.js';
 import { waitFor } from '../support/node-env.js';
 
@@ -162,7 +161,7 @@ describe('two udrbd nodes: the seed walkthrough', () => {
   afterAll(() => c.destroy());
 
   const sock = (name: string) => join(c.node(name).runDir, 'drbd0.sock');
-  const dataArea = (name: string) => sha256Of(c.disk(name), usable);
+  const dataArea = (name: string) => sha256File(c.disk(name), usable);
 
   it('primary --force starts the initial sync; both end UpToDate with identical data', async () => {
     for (const n of c.nodes) expect(n.drbdadm('create-md', 'r0').code).toBe(0);
@@ -187,7 +186,7 @@ describe('two udrbd nodes: the seed walkthrough', () => {
     writeFileSync(src, randomBytes(dataBytes));
     await run('nbdcopy', [src, `nbd+unix:///?socket=${sock('alpha')}`]);
     expect(await dataArea('beta')).toBe(await dataArea('alpha'));
-    expect(await sha256Of(c.disk('beta'), dataBytes)).toBe(await sha256Of(src, dataBytes));
+    expect(await sha256File(c.disk('beta'), dataBytes)).toBe(await sha256File(src, dataBytes));
   });
 
   it('switches roles by hand and writes the other way', async () => {
@@ -198,7 +197,7 @@ describe('two udrbd nodes: the seed walkthrough', () => {
     const src = join(c.dir, 'w2.bin');
     writeFileSync(src, randomBytes(dataBytes));
     await run('nbdcopy', [src, `nbd+unix:///?socket=${sock('beta')}`]);
-    expect(await sha256Of(c.disk('alpha'), dataBytes)).toBe(await sha256Of(src, dataBytes));
+    expect(await sha256File(c.disk('alpha'), dataBytes)).toBe(await sha256File(src, dataBytes));
     // A Secondary's export is read-only.
     await expect(run('nbdcopy', [src, `nbd+unix:///?socket=${sock('alpha')}`])).rejects.toThrow();
   });
@@ -219,23 +218,6 @@ describe('two udrbd nodes: the seed walkthrough', () => {
   });
 });
 
-async function sha256Of(file: string, length: number): Promise<string> {
-  const h = createHash('sha256');
-  const fd = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 20);
-    let pos = 0;
-    while (pos < length) {
-      const { bytesRead } = await fd.read(buf, 0, Math.min(buf.length, length - pos), pos);
-      if (bytesRead === 0) break;
-      h.update(buf.subarray(0, bytesRead));
-      pos += bytesRead;
-    }
-  } finally {
-    await fd.close();
-  }
-  return h.digest('hex');
-}
 
 describe('two udrbd nodes: split-brain recovery', () => {
   /** Connected and synced, then split: both Primary with a write each while apart. */
@@ -305,7 +287,7 @@ describe('two udrbd nodes: split-brain recovery', () => {
       await c.waitState('beta', /cs:Connected ro:Secondary\/Primary ds:UpToDate\/UpToDate/, 60_000);
       expect(c.log('beta').some((l) => l.includes('Split-Brain detected, manually solved. Sync from peer node'))).toBe(true);
       const usable = (64 << 20) - 40 * 1024;
-      expect(await sha256Of(c.disk('beta'), usable)).toBe(await sha256Of(c.disk('alpha'), usable));
+      expect(await sha256File(c.disk('beta'), usable)).toBe(await sha256File(c.disk('alpha'), usable));
     } finally {
       await c.destroy();
     }
