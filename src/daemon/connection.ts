@@ -154,6 +154,7 @@ export class Connection {
 
   sendUuids(extraFlags = 0n): void {
     const v = this.volume;
+    v.uuidsUnsent = false;
     let flags = extraFlags;
     if (this.discardMyData) flags |= BigInt(UUID_FLAG_DISCARD_MY_DATA);
     if (v.crashedPrimary) flags |= BigInt(UUID_FLAG_CRASHED_PRIMARY);

@@ -89,6 +89,9 @@ export class Resource {
     // The peer hears of our role, disk and pause changes while connected (wire-protocol-84.md
     // §5.3); conn changes travel with the handshake and the state requests themselves.
     if (c && s.conn >= ConnState.Connected && (old.role !== s.role || old.disk !== s.disk || old.userIsp !== s.userIsp || old.susp !== s.susp)) {
+      // A new generation (a forced promotion, say) reaches the peer before the state that
+      // makes it run its handshake, as DRBD sends them.
+      if (v.uuidsUnsent) c.sendUuids();
       c.sendState();
     }
     // Application writes go to the peer while it has a disk to write them to.
@@ -188,11 +191,6 @@ export class Resource {
     for (const l of out.log) this.log.warn(`block drbd${v.minor}: ${l}`);
     v.openCount = 0;
     if (out.code < SS.Success) return this.report(v.minor, out.code);
-    // The peer learns the new generation of a forced Primary (P_UUIDS, then P_STATE).
-    if (out.forced) {
-      this.connection?.sendUuids();
-      this.connection?.sendState();
-    }
     if (role === Role.Secondary) {
       await this.detachDeviceNode(v);
       return ok();

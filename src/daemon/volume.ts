@@ -60,6 +60,8 @@ export class Volume {
   state: DeviceState = initialState();
   uuids: Uuids = [0n, 0n, 0n, 0n];
   mdFlags = 0;
+  /** The UUIDs changed since the peer last heard them: P_UUIDS goes before the next P_STATE. */
+  uuidsUnsent = false;
   crashedPrimary = false;
   /** PRIMARY_IND without CONNECTED_IND at attach: wait-connect uses degr-wfc-timeout. */
   useDegrWfc = false;
@@ -176,6 +178,7 @@ export class Volume {
   /** UUID changes go to the meta-data at once (DRBD writes them synchronously too). */
   setUuids(u: Uuids, log: readonly string[]): void {
     for (const l of log) this.log.info(`block drbd${this.minor}: ${l}`);
+    this.uuidsUnsent = true;
     this.uuids = u;
     this.meta?.writeUuids({ current: u[0], bitmap: u[1], history: [u[2], u[3]] });
   }

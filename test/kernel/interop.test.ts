@@ -520,9 +520,7 @@ describe('udrbd <-> DRBD 8.4.11 kernel module', () => {
 
   // ------------------------------------------------------------------ 3. full sync
 
-  // From the kernel only in this suite: a forced udrbd Primary with a kernel peer is a known
-  // failure for now (see the closing note of issue 7).
-  for (const source of ['kernel'] as const) {
+  for (const source of ['kernel', 'udrbd'] as const) {
     it(`3. primary --force on ${source}: full sync to ${other(source)}, both UpToDate, data checksums equal`, async () => {
       await scenario(`3-full-sync-from-${source}`, async () => {
         const target = other(source);
