@@ -81,6 +81,9 @@ export class Connection {
   private localChange = false;
   /** The peer's UUIDs changed while we are Inconsistent: handshake on its next P_STATE. */
   private considerResync = false;
+  /** Stops the link of a StandAlone connection that waits for the peer to close first. */
+  private lingerStop: (() => void) | undefined;
+  private stopped = false;
   /** Gone StandAlone: the network configuration is discarded. */
   private closed = false;
 
@@ -266,9 +269,11 @@ export class Connection {
 
   private onEvent(e: LinkEvent): void {
     const v = this.volume;
-    // After StandAlone the link is being stopped: what it still reports is moot.
+    // After StandAlone the link is being stopped: what it still reports is moot, except that
+    // the peer closing ends a lingering connection at once.
     if (this.closed && e.type !== 'log') {
       if (e.type === 'control' && !e.meta) this.link.resumeReceive();
+      if (e.type === 'lost' || e.type === 'connecting') setImmediate(() => this.lingerStop?.());
       return;
     }
     switch (e.type) {
@@ -330,7 +335,7 @@ export class Connection {
   }
 
   /** Network configuration discarded: Disconnecting → StandAlone, the link stops. */
-  goStandAlone(): void {
+  goStandAlone(opts: { linger?: boolean } = {}): void {
     const v = this.volume;
     if (this.closed) return;
     this.closed = true;
@@ -342,10 +347,23 @@ export class Connection {
       v.change({ conn: ConnState.StandAlone }, { hard: true, reason: 'network' });
     }
     // Stopping joins native threads; never from inside their callbacks' call stack.
-    setImmediate(() => {
+    // StandAlone means no net config: the resource forgets this connection now (a new
+    // `connect` may follow at once); only the old sockets may linger below.
+    this.hooks.closed();
+    const stop = () => {
+      if (this.stopped) return;
+      this.stopped = true;
       this.link.stop();
-      this.hooks.closed();
-    });
+    };
+    if (!opts.linger) {
+      setImmediate(stop);
+      return;
+    }
+    // After a failed handshake the peer is still reading what we sent and will reach its own
+    // verdict (a kernel peer drops the connection as a plain network failure if we close
+    // first): wait for it to close, or a few ping-timeouts at most.
+    this.lingerStop = stop;
+    setTimeout(stop, Math.max(1000, 3 * this.spec.net.pingTimeoutDeciSec * 100));
   }
 
   private onControl(p: ControlPacket): void {
@@ -520,7 +538,7 @@ export class Connection {
     // discard-my-data is one-shot: it applies to this handshake only.
     this.discardMyData = false;
     if (r.conn === undefined) {
-      this.goStandAlone();
+      this.goStandAlone({ linger: true });
       return;
     }
     v.setUuids(r.self, []);

@@ -492,6 +492,36 @@ describe('udrbd <-> DRBD 8.4.11 kernel module', () => {
     for (const s of opts.secondaryAfter) await adm(s, 'secondary r0');
   }
 
+  for (const victim of ['udrbd', 'kernel'] as const) {
+    it(`6. split brain (both Primary, writes on both): both detect it, unresolved, both StandAlone; manual recovery, ${victim} discards its data`, async () => {
+      await scenario(`6-split-brain-victim-${victim}`, async () => {
+        const survivor = other(victim);
+        await makeSplitBrain({ writeOn: ['kernel', 'udrbd'], secondaryAfter: [] });
+        await Promise.all([kAdmOk('connect r0'), uAdmOk('connect r0')]);
+        await waitUdrbdLog(/Split-Brain detected but unresolved, dropping connection!/);
+        await waitKernelLog(/Split-Brain detected but unresolved, dropping connection!/, 10_000);
+        expect(await kLog()).toMatch(/uuid_compare\(\)=100 by rule 90/);
+        expect(uLog()).toMatch(/uuid_compare\(\)=100 by rule 90/);
+        await waitBoth({ kernel: [/cs:StandAlone/, /ro:Primary\/Unknown/], udrbd: [/cs:StandAlone/, /ro:Primary\/Unknown/] }, 15_000, []);
+
+        // Manual recovery (split-brain-06): the victim drops its changes, the survivor syncs them over.
+        await adm(victim, 'secondary r0');
+        await adm(victim, 'connect --discard-my-data r0');
+        await adm(survivor, 'connect r0');
+        await waitBoth(
+          { [survivor]: [/cs:(SyncSource|Connected)/], [victim]: [/cs:(SyncTarget|Connected)/] },
+          30_000,
+        );
+        await waitBoth(
+          { [survivor]: [/cs:Connected/, /ro:Primary\/Secondary/, /ds:UpToDate\/UpToDate/], [victim]: [/cs:Connected/, /ro:Secondary\/Primary/, /ds:UpToDate\/UpToDate/] },
+          45_000,
+        );
+        expect(await dataMd5(victim)).toBe(await devMd5(survivor));
+        await adm(survivor, 'secondary r0');
+      });
+    });
+  }
+
   it('6. after-sb-0pri discard-zero-changes: the side without changes (udrbd) becomes SyncTarget', async () => {
     await scenario('6-after-sb-0pri', async () => {
       await makeSplitBrain({ conf: { net: 'after-sb-0pri discard-zero-changes;' }, writeOn: ['kernel'], secondaryAfter: ['kernel', 'udrbd'] });
