@@ -8,6 +8,7 @@ import {
   controllerReset,
   controllerTick,
   onRequestsSent,
+  resyncDoneLine,
   type ControllerSettings,
   type ControllerState,
 } from '../state/index.js';
@@ -96,7 +97,6 @@ export class ResyncRun {
 
   /** `Resync done (total %lu sec; paused %lu sec; %lu K/sec)` (resync.md §3 step 7). */
   doneLine(nowMs: number): string {
-    const secs = Math.max(1, Math.floor((nowMs - this.startMs) / 1000));
-    return `Resync done (total ${secs} sec; paused 0 sec; ${Math.floor((this.totalBits * 4) / secs)} K/sec)`;
+    return resyncDoneLine({ totalBits: this.totalBits, start: this.startMs, now: nowMs, pausedMs: 0 });
   }
 }

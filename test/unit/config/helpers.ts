@@ -1,5 +1,6 @@
 // Shared by the config tests: the corpus, the drbdadm-84 oracle, and udrbd's drbdadm run
 // in-process with stdout/stderr captured.
+import { captured } from '../cli/helpers.js';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -60,30 +61,11 @@ export function oracle(host: string, args: string[], cwd?: string): Run {
 
 /** udrbd's drbdadm, in-process, as `host`. */
 export async function udrbd(host: string, args: string[], cwd?: string): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  const oldHost = process.env.UDRBD_HOSTNAME;
   const oldCwd = process.cwd();
-  process.env.UDRBD_HOSTNAME = host;
   if (cwd) process.chdir(cwd);
-  process.stdout.write = ((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  }) as typeof process.stderr.write;
   try {
-    const code = await main(args);
-    return { stdout, stderr, code };
+    return await captured(host, () => main(args));
   } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-    if (oldHost === undefined) delete process.env.UDRBD_HOSTNAME;
-    else process.env.UDRBD_HOSTNAME = oldHost;
     process.chdir(oldCwd);
   }
 }
